@@ -1,0 +1,647 @@
+/* wpl.http: HTTP(S) on libcurl's multi interface.
+ *
+ * One multi handle per runtime holds the connection cache, so requests to the same host
+ * reuse connections (keep-alive). Transfers are userdata whose __gc frees every C
+ * resource, so a Lua error at any point leaks nothing; Lua is never called from inside a
+ * curl callback, so no Lua error can unwind through libcurl's frames. */
+#include <curl/curl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "internal.h"
+#include "wpl_version.h"
+
+#define STATE_KEY "wpl.http.state"
+#define XFER_MT "wpl.http.transfer"
+#define DEFAULT_TIMEOUT_MS 60000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_SIZE (64L * 1024 * 1024)
+
+typedef struct http_state {
+    CURLM *multi;
+} http_state;
+
+typedef struct membuf {
+    char *p;
+    size_t len, cap;
+} membuf;
+
+typedef struct xfer {
+    CURL *easy;
+    struct curl_slist *request_headers;
+    FILE *upload;
+    membuf body;
+    membuf headers;   /* raw header lines of the last response */
+    size_t max_size;
+    bool too_large, out_of_memory, done, attached;
+    CURLcode result;
+    CURLM *multi;     /* set while attached */
+    char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+static void init_curl(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* ---------------------------------------------------------------- buffers & callbacks */
+
+static bool membuf_add(membuf *m, const char *s, size_t n) {
+    if (m->len + n + 1 > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        while (cap < m->len + n + 1) cap *= 2;
+        char *p = realloc(m->p, cap);
+        if (p == NULL) return false;
+        m->p = p;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->len, s, n);
+    m->len += n;
+    m->p[m->len] = '\0';
+    return true;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
+    xfer *x = userdata;
+    size_t n = size * nmemb;
+    if (x->body.len + n > x->max_size) {
+        x->too_large = true;
+        return 0;
+    }
+    if (!membuf_add(&x->body, data, n)) {
+        x->out_of_memory = true;
+        return 0;
+    }
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+    xfer *x = userdata;
+    size_t n = size * nmemb;
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) x->headers.len = 0; /* a new response (after 100, redirects) */
+    if (!membuf_add(&x->headers, data, n)) {
+        x->out_of_memory = true;
+        return 0;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------- transfer lifetime */
+
+static void xfer_release(xfer *x) {
+    if (x->easy) {
+        if (x->attached) curl_multi_remove_handle(x->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    x->attached = false;
+    curl_slist_free_all(x->request_headers);
+    x->request_headers = NULL;
+    if (x->upload) fclose(x->upload);
+    x->upload = NULL;
+    free(x->body.p);
+    free(x->headers.p);
+    memset(&x->body, 0, sizeof x->body);
+    memset(&x->headers, 0, sizeof x->headers);
+}
+
+static int xfer_gc(lua_State *L) {
+    xfer_release(luaL_checkudata(L, 1, XFER_MT));
+    return 0;
+}
+
+static int state_gc(lua_State *L) {
+    http_state *st = lua_touserdata(L, 1);
+    if (st->multi) curl_multi_cleanup(st->multi);
+    st->multi = NULL;
+    return 0;
+}
+
+/* The runtime's http state, created on first use. */
+static http_state *get_state(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
+        http_state *st = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return st;
+    }
+    lua_pop(L, 1);
+    pthread_once(&curl_init_once, init_curl);
+    if (curl_init_result != CURLE_OK) luaL_error(L, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_result));
+    http_state *st = lua_newuserdatauv(L, sizeof *st, 0);
+    st->multi = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, state_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    st->multi = curl_multi_init();
+    if (st->multi == NULL) luaL_error(L, "not enough memory for libcurl");
+    lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+    return st;
+}
+
+/* Runs the multi handle until x completes. */
+static void run_until_done(http_state *st, xfer *x) {
+    while (!x->done) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(st->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(st->multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            xfer *owner = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&owner);
+            if (owner) {
+                owner->result = msg->data.result;
+                owner->done = true;
+            }
+        }
+        if (mc != CURLM_OK) {
+            x->result = CURLE_OUT_OF_MEMORY;
+            x->done = true;
+        }
+        if (!x->done) curl_multi_poll(st->multi, NULL, 0, 1000, NULL);
+    }
+    curl_multi_remove_handle(st->multi, x->easy);
+    x->attached = false;
+}
+
+/* ---------------------------------------------------------------- request options */
+
+typedef struct request {
+    const char *method;
+    const char *url;
+    const char *body;
+    size_t body_len;
+    const char *body_file;
+    const char *user, *password, *cainfo;
+    long timeout_ms, connect_timeout_ms;
+    size_t max_size;
+    bool follow;
+    bool safe_method; /* GET or HEAD */
+} request;
+
+static long opt_ms(lua_State *L, int t, const char *field, long def) {
+    lua_getfield(L, t, field);
+    long v = def;
+    if (!lua_isnil(L, -1)) {
+        int ok;
+        lua_Number secs = lua_tonumberx(L, -1, &ok);
+        if (!ok || secs <= 0) luaL_error(L, "http.request: '%s' must be a positive number of seconds", field);
+        v = (long)(secs * 1000);
+        if (v < 1) v = 1;
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *field) {
+    lua_getfield(L, t, field);
+    const char *s = NULL;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "http.request: '%s' must be a string", field);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* still referenced by the options table */
+    return s;
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved characters stay) to b. */
+static void add_escaped(luaL_Buffer *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            luaL_addchar(b, (char)c);
+        } else {
+            luaL_addchar(b, '%');
+            luaL_addchar(b, hex[c >> 4]);
+            luaL_addchar(b, hex[c & 15]);
+        }
+    }
+}
+
+/* Pushes "key=value", both escaped; value at vidx (booleans as true/false). */
+static void push_query_pair(lua_State *L, const char *key, int vidx) {
+    size_t n;
+    const char *v;
+    if (lua_type(L, vidx) == LUA_TBOOLEAN) {
+        v = lua_toboolean(L, vidx) ? "true" : "false";
+        lua_pushstring(L, v);
+    } else {
+        v = luaL_tolstring(L, vidx, &n);
+    }
+    v = lua_tolstring(L, -1, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    add_escaped(&b, key, strlen(key));
+    luaL_addchar(&b, '=');
+    add_escaped(&b, v, n);
+    luaL_pushresult(&b);
+    lua_remove(L, -2);
+}
+
+static int compare_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* url + "?" + query, keys sorted; list values as key[]=v (as PHP reads them). */
+static const char *build_url(lua_State *L, int opts, const char *url) {
+    if (lua_getfield(L, opts, "query") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return url;
+    }
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int q = lua_gettop(L);
+    size_t count = 0;
+    for (lua_pushnil(L); lua_next(L, q); lua_pop(L, 1))
+        if (lua_type(L, -2) == LUA_TSTRING) count++;
+    const char **keys = lua_newuserdatauv(L, (count + 1) * sizeof *keys, 0);
+    size_t n = 0;
+    for (lua_pushnil(L); lua_next(L, q); lua_pop(L, 1))
+        if (lua_type(L, -2) == LUA_TSTRING) keys[n++] = lua_tostring(L, -2);
+    qsort(keys, n, sizeof *keys, compare_cstr);
+
+    lua_newtable(L);
+    int parts = lua_gettop(L);
+    lua_Integer np = 0;
+    for (size_t i = 0; i < n; i++) {
+        lua_getfield(L, q, keys[i]);
+        int v = lua_gettop(L);
+        if (lua_istable(L, v)) {
+            const char *list_key = lua_pushfstring(L, "%s[]", keys[i]);
+            lua_Integer len = (lua_Integer)lua_rawlen(L, v);
+            for (lua_Integer j = 1; j <= len; j++) {
+                lua_rawgeti(L, v, j);
+                push_query_pair(L, list_key, lua_gettop(L));
+                lua_rawseti(L, parts, ++np);
+                lua_pop(L, 1);
+            }
+        } else {
+            push_query_pair(L, keys[i], v);
+            lua_rawseti(L, parts, ++np);
+        }
+        lua_settop(L, parts);
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, url);
+    if (np > 0) luaL_addchar(&b, strchr(url, '?') ? '&' : '?');
+    for (lua_Integer i = 1; i <= np; i++) {
+        if (i > 1) luaL_addchar(&b, '&');
+        lua_rawgeti(L, parts, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    lua_replace(L, q); /* anchored where the query table was */
+    lua_settop(L, q);
+    return lua_tostring(L, q);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct error_kind {
+    const char *code;
+    bool retryable;
+    bool request_sent; /* the server may have received the request */
+} error_kind;
+
+static error_kind classify(const xfer *x) {
+    if (x->too_large) return (error_kind){"too_large", false, true};
+    switch (x->result) {
+    case CURLE_OPERATION_TIMEDOUT: return (error_kind){"timeout", true, true};
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return (error_kind){"dns", false, false};
+    case CURLE_COULDNT_CONNECT: return (error_kind){"connect", true, false};
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED: return (error_kind){"tls", false, false};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return (error_kind){"invalid_url", false, false};
+    case CURLE_FILESIZE_EXCEEDED: return (error_kind){"too_large", false, true};
+    case CURLE_TOO_MANY_REDIRECTS: return (error_kind){"redirect", false, true};
+    case CURLE_READ_ERROR: return (error_kind){"read", false, true};
+    case CURLE_OUT_OF_MEMORY: return (error_kind){"out_of_memory", false, true};
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: return (error_kind){"network", true, true};
+    default:
+        if (x->out_of_memory) return (error_kind){"out_of_memory", false, true};
+        return (error_kind){"transport", false, true};
+    }
+}
+
+static int push_transfer_error(lua_State *L, xfer *x, const request *r, const char *url) {
+    error_kind k = classify(x);
+    const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result);
+    if (x->too_large)
+        detail = lua_pushfstring(L, "response larger than the limit of %I bytes (option max_size)", (lua_Integer)r->max_size);
+    lua_pushnil(L);
+    wpl_error_push(L, k.code, lua_pushfstring(L, "%s %s: %s", r->method, url, detail), 0, k.retryable);
+    lua_remove(L, -2);
+    lua_pushboolean(L, k.request_sent);
+    lua_setfield(L, -2, "request_sent");
+    return 2;
+}
+
+/* ---------------------------------------------------------------- response */
+
+/* Pushes {name = value} from the raw header block; names lower-case, repeated headers
+ * joined with ", " (as HTTP allows). */
+static void push_headers(lua_State *L, const membuf *raw) {
+    lua_newtable(L);
+    const char *p = raw->p, *end = raw->p + raw->len;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
+            luaL_Buffer name;
+            luaL_buffinit(L, &name);
+            for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));
+            luaL_pushresult(&name);
+            const char *v = colon + 1, *ve = line_end;
+            while (v < ve && (*v == ' ' || *v == '\t')) v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, -3) == LUA_TSTRING) {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(ve - v));
+                lua_concat(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(ve - v));
+            }
+            lua_rawset(L, -3);
+        }
+        p = eol ? eol + 1 : end;
+    }
+}
+
+/* ---------------------------------------------------------------- request */
+
+static void read_request(lua_State *L, int opts, request *r) {
+    r->method = opt_string(L, opts, "method");
+    if (r->method == NULL) r->method = "GET";
+    for (const char *c = r->method; *c; c++)
+        if (!isupper((unsigned char)*c)) luaL_error(L, "http.request: method must be upper-case letters, got '%s'", r->method);
+    r->url = opt_string(L, opts, "url");
+    if (r->url == NULL) luaL_error(L, "http.request: 'url' is required");
+    lua_getfield(L, opts, "body");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "http.request: 'body' must be a string (use wpl.json.encode for tables)");
+        r->body = lua_tolstring(L, -1, &r->body_len);
+    }
+    lua_pop(L, 1);
+    r->body_file = opt_string(L, opts, "body_file");
+    if (r->body && r->body_file) luaL_error(L, "http.request: give 'body' or 'body_file', not both");
+    r->cainfo = opt_string(L, opts, "ca_bundle");
+    r->timeout_ms = opt_ms(L, opts, "timeout", DEFAULT_TIMEOUT_MS);
+    r->connect_timeout_ms = opt_ms(L, opts, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
+    lua_getfield(L, opts, "max_size");
+    r->max_size = DEFAULT_MAX_SIZE;
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0) luaL_error(L, "http.request: 'max_size' must be a positive integer");
+        r->max_size = (size_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    r->safe_method = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    lua_getfield(L, opts, "follow_redirects");
+    r->follow = lua_isnil(L, -1) ? r->safe_method : lua_toboolean(L, -1);
+    if (r->follow && !r->safe_method) luaL_error(L, "http.request: follow_redirects is only for GET and HEAD");
+    lua_pop(L, 1);
+    if (lua_getfield(L, opts, "auth") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int a = lua_gettop(L);
+        r->user = opt_string(L, a, "user");
+        r->password = opt_string(L, a, "password");
+        if (r->user == NULL || r->password == NULL) luaL_error(L, "http.request: auth needs 'user' and 'password'");
+    }
+    lua_pop(L, 1);
+}
+
+/* Registers the credential in every form a log line could show it in. */
+static void protect_credentials(lua_State *L, const request *r) {
+    wpl_runtime *rt = wpl_runtime_of(L);
+    if (r->password == NULL) return;
+    wpl_log_add_secret(rt, r->password, strlen(r->password));
+    lua_pushfstring(L, "%s:%s", r->user, r->password);
+    size_t n;
+    const char *pair = lua_tolstring(L, -1, &n);
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)pair[i] << 16;
+        if (i + 1 < n) v |= (unsigned char)pair[i + 1] << 8;
+        if (i + 2 < n) v |= (unsigned char)pair[i + 2];
+        luaL_addchar(&b, b64[(v >> 18) & 63]);
+        luaL_addchar(&b, b64[(v >> 12) & 63]);
+        luaL_addchar(&b, i + 1 < n ? b64[(v >> 6) & 63] : '=');
+        luaL_addchar(&b, i + 2 < n ? b64[v & 63] : '=');
+    }
+    luaL_pushresult(&b);
+    const char *encoded = lua_tolstring(L, -1, &n);
+    wpl_log_add_secret(rt, encoded, n);
+    lua_pop(L, 2);
+}
+
+/* Pushes the request headers as a curl list owned by x. Values may not hold CR/LF. */
+static void set_request_headers(lua_State *L, int opts, xfer *x, const request *r) {
+    if (lua_getfield(L, opts, "headers") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        int h = lua_gettop(L);
+        for (lua_pushnil(L); lua_next(L, h); lua_pop(L, 1)) {
+            if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+                luaL_error(L, "http.request: headers must map names to strings");
+            const char *name = lua_tostring(L, -2);
+            lua_pushvalue(L, -1);
+            const char *value = lua_tostring(L, -1);
+            if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+                luaL_error(L, "http.request: header '%s' contains a line break or colon", name);
+            const char *line = lua_pushfstring(L, *value ? "%s: %s" : "%s;", name, value);
+            struct curl_slist *next = curl_slist_append(x->request_headers, line);
+            if (next == NULL) luaL_error(L, "not enough memory");
+            x->request_headers = next;
+            lua_pop(L, 2);
+        }
+    }
+    lua_pop(L, 1);
+    if (r->body_file) { /* no "Expect: 100-continue" round trip before the upload */
+        struct curl_slist *next = curl_slist_append(x->request_headers, "Expect:");
+        if (next == NULL) luaL_error(L, "not enough memory");
+        x->request_headers = next;
+    }
+}
+
+static bool is_redirect(long status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
+ *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
+ *   -> {status=, headers=, body=, url=, elapsed=} | nil, err */
+static int http_request(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    http_state *st = get_state(L);
+    wpl_runtime *rt = wpl_runtime_of(L);
+    request r = {0};
+    read_request(L, 1, &r);
+    const char *url = build_url(L, 1, r.url); /* anchored on the stack */
+    protect_credentials(L, &r);
+
+    xfer *x = lua_newuserdatauv(L, sizeof *x, 0);
+    memset(x, 0, sizeof *x);
+    luaL_setmetatable(L, XFER_MT);
+    x->max_size = r.max_size;
+    set_request_headers(L, 1, x, &r);
+
+    curl_off_t upload_size = -1;
+    if (r.body_file) {
+        struct stat sb;
+        x->upload = fopen(r.body_file, "rb");
+        if (x->upload == NULL || fstat(fileno(x->upload), &sb) != 0) {
+            lua_pushnil(L);
+            wpl_error_push(L, "read", lua_pushfstring(L, "cannot read body_file '%s': %s", r.body_file, strerror(errno)), 0, false);
+            lua_remove(L, -2);
+            return 2;
+        }
+        upload_size = (curl_off_t)sb.st_size;
+    }
+
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) return luaL_error(L, "not enough memory for a transfer");
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "wpl/" WPL_VERSION_STRING);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r.max_size);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->request_headers);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r.follow ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    const char *ca = r.cainfo ? r.cainfo : rt->ca_bundle;
+    if (ca) curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    if (r.user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, r.user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, r.password);
+    }
+    if (strcmp(r.method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (x->upload) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READDATA, x->upload);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, upload_size);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
+    } else if (r.body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r.body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body); /* the options table keeps it alive */
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
+    } else if (strcmp(r.method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
+    }
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    x->multi = st->multi;
+    if (curl_multi_add_handle(st->multi, e) != CURLM_OK) return luaL_error(L, "libcurl refused the transfer");
+    x->attached = true;
+    run_until_done(st, x);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+    if (x->result != CURLE_OK) {
+        wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s failed after %.0f ms: %s", r.method, url, elapsed * 1000,
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+        int n = push_transfer_error(L, x, &r, url);
+        xfer_release(x);
+        return n;
+    }
+    long status = 0;
+    char *effective = NULL;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective);
+    wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s -> %ld (%.0f ms, %zu bytes)", r.method, url, status, elapsed * 1000,
+             x->body.len);
+
+    if (is_redirect(status) && !r.safe_method) {
+        char *location = NULL;
+        curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location);
+        lua_pushnil(L);
+        wpl_error_push(L, "redirect",
+                       lua_pushfstring(L,
+                                       "%s %s was redirected (%d) to %s; a redirect would turn it into a "
+                                       "GET and lose the body, so use the final address as the site URL",
+                                       r.method, url, (int)status, location ? location : "(no Location)"),
+                       (int)status, false);
+        lua_remove(L, -2);
+        lua_pushstring(L, location);
+        lua_setfield(L, -2, "location");
+        xfer_release(x);
+        return 2;
+    }
+
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &x->headers);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, x->body.p ? x->body.p : "", x->body.len);
+    lua_setfield(L, -2, "body");
+    lua_pushstring(L, effective ? effective : url);
+    lua_setfield(L, -2, "url");
+    lua_pushnumber(L, elapsed);
+    lua_setfield(L, -2, "elapsed");
+    xfer_release(x);
+    return 1;
+}
+
+/* http.escape(s): percent-encodes s for a URL path segment or query value. */
+static int http_escape(lua_State *L) {
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    add_escaped(&b, s, n);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+int luaopen_wpl_http(lua_State *L) {
+    static const luaL_Reg funcs[] = {{"request", http_request}, {"escape", http_escape}, {NULL, NULL}};
+    if (luaL_newmetatable(L, XFER_MT)) {
+        lua_pushcfunction(L, xfer_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, xfer_gc);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, funcs);
+    lua_pushstring(L, "wpl/" WPL_VERSION_STRING);
+    lua_setfield(L, -2, "user_agent");
+    return 1;
+}

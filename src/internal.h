@@ -1,0 +1,52 @@
+/* Shared between the runtime's C files; not installed. */
+#ifndef WPL_INTERNAL_H
+#define WPL_INTERNAL_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <stdbool.h>
+#include "wpl.h"
+
+struct wpl_runtime {
+    lua_State *L;
+    char *last_error;
+    char *lua_path;  /* module override directory, or NULL */
+    char *db_path;
+    char *user_id;
+    char *ca_bundle;
+    wpl_log_level log_level;
+    wpl_log_format log_format;
+    wpl_log_sink log_sink;
+    void *log_userdata;
+    char **secrets;  /* strings redacted from every log line */
+    size_t secret_count, secret_cap;
+};
+
+/* The runtime that owns L (any thread/coroutine of it). */
+wpl_runtime *wpl_runtime_of(lua_State *L);
+
+/* Logging (log.c). Lines below the runtime's level are dropped before formatting.
+ * fields_index: a table of extra key/values on the Lua stack, or 0. */
+bool wpl_log_enabled(const wpl_runtime *rt, wpl_log_level level);
+void wpl_log_emit(wpl_runtime *rt, wpl_log_level level, const char *msg, lua_State *L, int fields_index);
+void wpl_logf(wpl_runtime *rt, wpl_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Registers a secret: it is replaced by [REDACTED] in every later log line. */
+void wpl_log_add_secret(wpl_runtime *rt, const char *secret, size_t len);
+
+/* Errors (error.c): pushes a wpl error table {code=, message=, status=, retryable=}
+ * with the shared metatable. status <= 0 leaves it nil. */
+void wpl_error_push(lua_State *L, const char *code, const char *message, int status, bool retryable);
+/* Pushes nil and an error; returns 2 for `return wpl_error_return(...)` in lua_CFunctions. */
+int wpl_error_return(lua_State *L, const char *code, const char *message, int status, bool retryable);
+
+
+/* Module loader (loader.c): installs the searcher for embedded and override modules. */
+void wpl_loader_install(lua_State *L, const char *override_dir);
+
+int luaopen_wpl_error(lua_State *L);
+int luaopen_wpl_log(lua_State *L);
+int luaopen_wpl_json(lua_State *L);
+int luaopen_wpl_http(lua_State *L);
+
+#endif

@@ -1,0 +1,113 @@
+/* wpl: the command-line host. Parses options, creates one runtime, runs the recipe and
+ * reports its error once, here at the edge. Exit codes: 0 ok, 1 recipe failed, 2 usage. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wpl.h"
+
+static const char usage_line[] = "usage: wpl [options] run RECIPE [ARGS...]\n"
+                                 "       wpl version | help\n";
+
+static void print_help(FILE *out) {
+    fputs(usage_line, out);
+    fputs("\n"
+          "Runs Lua recipes that publish to WordPress over its REST API.\n"
+          "\n"
+          "Commands:\n"
+          "  run RECIPE [ARGS...]   run the Lua file RECIPE; everything after it is the\n"
+          "                         recipe's own (it sees them as `arg` and `...`)\n"
+          "  version                print the version\n"
+          "  help                   show this help\n"
+          "\n"
+          "Options (before or after the command, but before RECIPE):\n"
+          "  -v, --verbose          log more (debug level: every HTTP request)\n"
+          "  -q, --quiet            log only errors\n"
+          "      --log-format FMT   'text' (default) or 'json' (one object per line)\n"
+          "  -h, --help             show this help\n"
+          "\n"
+          "Environment:\n"
+          "  WPL_LUA_PATH   folder with wpl/*.lua files used instead of the built-in modules\n"
+          "\n"
+          "Example:\n"
+          "  wpl run recipes/demo.lua\n",
+          out);
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fputs("wpl: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n", stderr);
+    fputs(usage_line, stderr);
+    fputs("Try 'wpl help' for more.\n", stderr);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    wpl_options opts;
+    wpl_options_init(&opts);
+    int verbose = 0;
+    bool quiet = false;
+    const char *command = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (command == NULL) {
+                command = a;
+                continue;
+            }
+            break; /* the recipe path: the rest belongs to the recipe */
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_help(stdout);
+            return 0;
+        } else if (strcmp(a, "--verbose") == 0) {
+            verbose++;
+        } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+            verbose += (int)strlen(a + 1);
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
+            const char *fmt = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+            if (fmt == NULL) return usage_error("%s needs a value: text or json", a);
+            if (strcmp(fmt, "text") == 0) opts.log_format = WPL_LOG_TEXT;
+            else if (strcmp(fmt, "json") == 0) opts.log_format = WPL_LOG_JSON;
+            else return usage_error("unknown log format '%s' (use text or json)", fmt);
+        } else {
+            return usage_error("unknown option '%s'", a);
+        }
+    }
+    if (quiet && verbose) return usage_error("%s", "--quiet and --verbose contradict each other");
+    opts.log_level = quiet ? WPL_LOG_ERROR : verbose ? WPL_LOG_DEBUG : WPL_LOG_INFO;
+
+    if (command == NULL) return usage_error("%s", "no command given");
+    if (strcmp(command, "help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(command, "version") == 0) {
+        printf("wpl %s\n", wpl_version());
+        return 0;
+    }
+    if (strcmp(command, "run") != 0) return usage_error("unknown command '%s'", command);
+    if (i >= argc) return usage_error("%s", "run: which recipe? (a path to a .lua file)");
+    const char *recipe = argv[i];
+    if (access(recipe, R_OK) != 0) return usage_error("cannot read recipe '%s'", recipe);
+
+    wpl_runtime *rt = wpl_runtime_new(&opts);
+    if (rt == NULL) {
+        fputs("wpl: not enough memory to start\n", stderr);
+        return 1;
+    }
+    wpl_status status = wpl_run_file(rt, recipe, argc - i - 1, (const char *const *)argv + i + 1);
+    if (status != WPL_OK) fprintf(stderr, "wpl: %s\n", wpl_last_error(rt));
+    wpl_runtime_free(rt);
+    return status == WPL_OK ? 0 : 1;
+}
