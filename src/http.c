@@ -485,13 +485,24 @@ static void set_request_headers(lua_State *L, int opts, xfer *x, const request *
     }
 }
 
+/* Pushes url without user:password@ (curl puts the credentials into redirect URLs) and
+ * returns it. */
+static const char *without_userinfo(lua_State *L, const char *url) {
+    const char *scheme_end = strstr(url, "://");
+    const char *authority = scheme_end ? scheme_end + 3 : url;
+    const char *at = strchr(authority, '@');
+    const char *path = authority + strcspn(authority, "/?#");
+    if (at == NULL || at > path) return lua_pushstring(L, url);
+    return lua_pushfstring(L, "%s%s", lua_pushlstring(L, url, (size_t)(authority - url)), at + 1);
+}
+
 static bool is_redirect(long status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 /* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
  *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
- *   -> {status=, headers=, body=, url=, elapsed=} | nil, err */
+ *   -> {status=, headers=, body=, url=, elapsed=, new_connection=} | nil, err */
 static int http_request(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
@@ -589,8 +600,9 @@ static int http_request(lua_State *L) {
              x->body.len);
 
     if (is_redirect(status) && !r.safe_method) {
-        char *location = NULL;
-        curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location);
+        char *redirect_url = NULL;
+        curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect_url);
+        const char *location = redirect_url ? without_userinfo(L, redirect_url) : NULL;
         lua_pushnil(L);
         wpl_error_push(L, "redirect",
                        lua_pushfstring(L,
@@ -612,10 +624,14 @@ static int http_request(lua_State *L) {
     lua_setfield(L, -2, "headers");
     lua_pushlstring(L, x->body.p ? x->body.p : "", x->body.len);
     lua_setfield(L, -2, "body");
-    lua_pushstring(L, effective ? effective : url);
+    without_userinfo(L, effective ? effective : url);
     lua_setfield(L, -2, "url");
     lua_pushnumber(L, elapsed);
     lua_setfield(L, -2, "elapsed");
+    long new_connections = 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &new_connections);
+    lua_pushboolean(L, new_connections > 0);
+    lua_setfield(L, -2, "new_connection");
     xfer_release(x);
     return 1;
 }

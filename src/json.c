@@ -67,7 +67,7 @@ static bool mark_big_integers(lua_State *L, const char *s, size_t len, luaL_Buff
         char *end;
         long long v = strtoll(tmp, &end, 10);
         if (errno == ERANGE || *end != '\0') continue;
-        if (llabs(v) <= (1LL << 53)) continue; /* a double holds it exactly */
+        if (v <= (1LL << 53) && v >= -(1LL << 53)) continue; /* a double holds it exactly */
         if (!started) {
             luaL_buffinit(L, b);
             started = true;

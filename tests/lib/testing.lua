@@ -1,0 +1,97 @@
+-- A small test harness for Lua tests run by `wpl run`: test(name, fn), assertions that say
+-- what differed, and a closing "N passed, N failed" line (non-zero exit on failure).
+local M = {}
+local passed, failed = 0, 0
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+function M.test(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if ok then
+    passed = passed + 1
+    print("ok   " .. name)
+  else
+    failed = failed + 1
+    print("FAIL " .. name .. "\n     " .. tostring(err):gsub("\n", "\n     "))
+  end
+end
+
+function M.eq(actual, expected, what)
+  if actual ~= expected then
+    error((what and what .. ": " or "") .. "expected " .. show(expected) .. ", got " .. show(actual), 2)
+  end
+end
+
+function M.ok(value, what)
+  if not value then error((what or "expected a true value") .. ", got " .. show(value), 2) end
+  return value
+end
+
+-- Asserts that fn raises an error whose message contains `pattern` (plain text).
+function M.raises(fn, pattern)
+  local ok, err = pcall(fn)
+  if ok then error("expected an error containing " .. show(pattern), 2) end
+  if pattern and not tostring(err):find(pattern, 1, true) then
+    error("error " .. show(tostring(err)) .. " does not contain " .. show(pattern), 2)
+  end
+  return err
+end
+
+-- The local WordPress started by the suite's fixture: {url=, user=, app_password=, access_log=}.
+-- Fails (never skips) when it is not there.
+function M.wordpress()
+  local env = {}
+  local file = os.getenv("WPL_TEST_ENV_FILE")
+  if file then
+    local f = assert(io.open(file), "WordPress test fixture did not run: " .. file .. " missing")
+    for line in f:lines() do
+      local k, v = line:match("^([%w_]+)=(.*)$")
+      if k then env[k] = v end
+    end
+    f:close()
+  end
+  local function get(name) return os.getenv(name) or env[name] end
+  local wp = {url = get("WPL_TEST_URL"), user = get("WPL_TEST_USER"),
+              app_password = get("WPL_TEST_APP_PASSWORD"), access_log = get("WPL_TEST_ACCESS_LOG")}
+  assert(wp.url and wp.user and wp.app_password,
+         "the local WordPress is not available (WPL_TEST_URL/USER/APP_PASSWORD unset)")
+  return wp
+end
+
+-- Runs a shell command; returns exit code, stdout and stderr.
+function M.run(command)
+  local errfile = os.tmpname()
+  local p = io.popen(command .. " 2>" .. errfile)
+  local out = p:read("a")
+  local _, _, code = p:close()
+  local f = io.open(errfile)
+  local err = f:read("a")
+  f:close()
+  os.remove(errfile)
+  return code, out, err
+end
+
+-- Starts tests/fake/server.py (loopback, exits by itself after `lifetime` seconds).
+-- Returns its base URL and a function that stops it.
+function M.fake_server(lifetime)
+  local source = assert(os.getenv("WPL_SOURCE_DIR"), "WPL_SOURCE_DIR unset")
+  local p = assert(io.popen("python3 " .. source .. "/tests/fake/server.py --lifetime " .. (lifetime or 60)))
+  local port, pid = p:read("l"):match("^(%d+) (%d+)$")
+  assert(port, "fake server did not start")
+  return "http://127.0.0.1:" .. port, function()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    p:close()
+  end
+end
+
+function M.shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+function M.finish()
+  print(string.format("%d passed, %d failed", passed, failed))
+  os.exit(failed == 0 and 0 or 1)
+end
+
+return M

@@ -1,0 +1,36 @@
+-- wpl.http against tests/fake/server.py (FAKE SERVER: php -S, which runs the local WordPress,
+-- closes every connection and cannot hang or send a Retry-After on demand).
+local t = require "testing"
+local http, json = require "wpl.http", require "wpl.json"
+local base, stop = t.fake_server(60)
+
+t.test("connections are kept alive between requests", function()
+  local seen = {}
+  for i = 1, 5 do
+    local r = assert(http.request{url = base .. "/keepalive"})
+    t.eq(r.status, 200)
+    seen[json.decode(r.body).connection] = true
+    if i > 1 then t.eq(r.new_connection, false, "request " .. i) end
+  end
+  t.eq(select("#", next(seen)), 2) -- exactly one connection number seen
+  local n = 0
+  for _ in pairs(seen) do n = n + 1 end
+  t.eq(n, 1, "one TCP connection for five requests")
+end)
+
+t.test("a hanging server gives a timeout error, not a hang", function()
+  local r, err = http.request{url = base .. "/hang?s=3", timeout = 0.3}
+  t.eq(r, nil)
+  t.eq(err.code, "timeout")
+  t.eq(err.retryable, true)
+  t.eq(err.request_sent, true, "outcome unknown: the request may have arrived")
+end)
+
+t.test("error statuses are responses, with their headers", function()
+  local r = assert(http.request{url = base .. "/status/503?retry_after=7"})
+  t.eq(r.status, 503)
+  t.eq(r.headers["retry-after"], "7")
+end)
+
+stop()
+t.finish()

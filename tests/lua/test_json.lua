@@ -1,0 +1,118 @@
+-- wpl.json: integers stay integers, 64-bit ids round-trip, null and empty arrays are expressible.
+local t = require "testing"
+local json = require "wpl.json"
+
+t.test("integral numbers decode as integers", function()
+  local v = json.decode('{"id":123,"neg":-7,"zero":0,"list":[1,2,3],"nested":{"n":42}}')
+  t.eq(math.type(v.id), "integer")
+  t.eq(v.id, 123)
+  t.eq(tostring(v.id), "123")
+  t.eq(math.type(v.neg), "integer")
+  t.eq(math.type(v.zero), "integer")
+  t.eq(math.type(v.list[3]), "integer")
+  t.eq(math.type(v.nested.n), "integer")
+  t.eq("/posts/" .. v.id, "/posts/123")
+end)
+
+t.test("fractions stay floats", function()
+  local v = json.decode('[1.5, -0.25, 1e-3]')
+  t.eq(v[1], 1.5); t.eq(v[2], -0.25); t.eq(v[3], 0.001)
+  t.eq(math.type(v[1]), "float")
+end)
+
+t.test("64-bit ids round-trip exactly", function()
+  local v = json.decode('{"id":9007199254740993,"min":-9223372036854775808,"max":9223372036854775807}')
+  t.eq(v.id, 9007199254740993)
+  t.eq(math.type(v.id), "integer")
+  t.eq(v.min, math.mininteger)
+  t.eq(v.max, math.maxinteger)
+  t.eq(json.encode(v), '{"id":9007199254740993,"max":9223372036854775807,"min":-9223372036854775808}')
+  t.eq(json.encode(9007199254740993), "9007199254740993")
+  t.eq(json.encode(123456789012345678), "123456789012345678")
+end)
+
+t.test("big numbers inside strings are left alone", function()
+  local v = json.decode('{"s":"9007199254740993","t":"a \\" 12345678901234567 b"}')
+  t.eq(v.s, "9007199254740993")
+  t.eq(v.t, 'a " 12345678901234567 b')
+end)
+
+t.test("floats encode in the shortest form that round-trips", function()
+  t.eq(json.encode(0.1), "0.1")
+  t.eq(json.encode(1/3), "0.3333333333333333")
+  t.eq(json.decode(json.encode(1/3)), 1/3)
+  t.eq(json.encode(2.0), "2")
+  t.raises(function() json.encode(0/0) end, "NaN")
+  t.raises(function() json.encode(math.huge) end, "NaN or infinity")
+end)
+
+t.test("null sentinel both ways", function()
+  local v = json.decode('{"a":null,"b":[null,1]}')
+  t.eq(v.a, json.null)
+  t.eq(v.b[1], json.null)
+  t.eq(json.encode({a = json.null}), '{"a":null}')
+  t.eq(json.encode(nil), "null")
+end)
+
+t.test("empty array versus empty object", function()
+  t.eq(json.encode({}), "{}")
+  t.eq(json.encode(json.array()), "[]")
+  t.eq(json.encode(json.empty_array), "[]")
+  t.eq(json.encode(json.object()), "{}")
+  t.eq(json.encode({tags = json.array{}}), '{"tags":[]}')
+  t.eq(json.encode(json.array{1, 2}), "[1,2]")
+  t.eq(json.encode(json.object{[1] = "a"}), '{"1":"a"}')
+  t.raises(function() json.empty_array[1] = 1 end, "read-only")
+  t.raises(function() json.encode(json.array{x = 1}) end, "marked as array")
+  t.ok(json.is_array(json.array()))
+  t.ok(not json.is_array({}))
+end)
+
+t.test("objects have sorted keys, so equal values give equal bytes", function()
+  local a = {zeta = 1, alpha = {c = 3, b = 2}, mid = "x"}
+  t.eq(json.encode(a), '{"alpha":{"b":2,"c":3},"mid":"x","zeta":1}')
+  t.eq(json.encode({[2] = "b", [5] = "e"}), '{"2":"b","5":"e"}')
+end)
+
+t.test("strings are escaped and UTF-8 passes through", function()
+  t.eq(json.encode('a"b\\c\n\t\1/é'), '"a\\"b\\\\c\\n\\t\\u0001/é"')
+  t.eq(json.decode('"\\u00e9\\ud83d\\ude00"'), "é😀")
+  local s = "x\0y"
+  t.eq(json.decode(json.encode(s)), s)
+end)
+
+t.test("pretty printing", function()
+  t.eq(json.encode({a = {1, 2}}, {indent = 2}), '{\n  "a": [\n    1,\n    2\n  ]\n}')
+end)
+
+t.test("invalid JSON gives nil and an error with the byte offset", function()
+  local v, err = json.decode('{"a": [1, 2,, 3]}')
+  t.eq(v, nil)
+  t.eq(err.code, "invalid_json")
+  t.eq(err.offset, 13)
+  t.ok(tostring(err):find("invalid JSON", 1, true))
+  v, err = json.decode('{"id": 9007199254740993, oops}')
+  t.eq(v, nil)
+  t.eq(err.offset, 26, "offset in the caller's text")
+  t.eq(select(2, json.decode("")).code, "invalid_json")
+  t.eq(select(2, json.decode("NaN")).code, "invalid_json")
+  t.eq(select(2, json.decode("0x10")).code, "invalid_json")
+end)
+
+t.test("values JSON cannot hold raise with a clear message", function()
+  t.raises(function() json.encode({f = print}) end, "cannot encode a function value")
+  local cycle = {}
+  cycle.self = cycle
+  t.raises(function() json.encode(cycle) end, "a cycle?")
+  t.raises(function() json.encode({[true] = 1}) end, "object keys must be strings or numbers")
+end)
+
+t.test("round trip of a WordPress-like document", function()
+  local src = '{"categories":[1,2],"content":{"raw":"<p>x</p>","rendered":"<p>x</p>\\n"},"id":42,"meta":{"k":"v"},"sticky":false,"tags":[]}'
+  local v = json.decode(src)
+  t.eq(v.tags[1], nil)
+  v.tags = json.array(v.tags)
+  t.eq(json.encode(v), src)
+end)
+
+t.finish()
