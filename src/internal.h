@@ -48,5 +48,6 @@ int luaopen_wpl_error(lua_State *L);
 int luaopen_wpl_log(lua_State *L);
 int luaopen_wpl_json(lua_State *L);
 int luaopen_wpl_http(lua_State *L);
+int luaopen_wpl_time(lua_State *L);
 
 #endif

@@ -37,6 +37,7 @@ static const luaL_Reg c_modules[] = {
     {"wpl.log", luaopen_wpl_log},
     {"wpl.json", luaopen_wpl_json},
     {"wpl.http", luaopen_wpl_http},
+    {"wpl.time", luaopen_wpl_time},
     {NULL, NULL},
 };
 
