@@ -33,9 +33,14 @@ function M.escape(s)
   return (tostring(s):gsub("[&<>\"']", escapes))
 end
 
--- Text of an HTML fragment: tags dropped, entities decoded, white space folded.
+local BLOCK_TAGS = {p = true, br = true, div = true, li = true, ul = true, ol = true, tr = true, td = true,
+                    th = true, h1 = true, h2 = true, h3 = true, h4 = true, h5 = true, h6 = true,
+                    blockquote = true, pre = true, hr = true, title = true, body = true, head = true}
+
+-- Text of an HTML fragment: tags dropped (block tags leave a space), entities decoded,
+-- white space folded.
 function M.text(s)
-  s = tostring(s):gsub("<[^>]*>", " ")
+  s = tostring(s):gsub("<%s*/?%s*(%w*)[^>]*>", function(tag) return BLOCK_TAGS[tag:lower()] and " " or "" end)
   return (M.decode(s):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
 end
 

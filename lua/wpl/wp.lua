@@ -179,7 +179,8 @@ function Site:_discover()
       self.url, home.status, home.url))
 end
 
--- wp.connect{url=, user=, app_password=, allow_insecure=, seo=, strict=, timeout=, retry=, optimize_images=}
+-- wp.connect{url=, user=, app_password=, allow_insecure=, seo=, strict=, timeout=, retry=,
+--            headers=, optimize_images=}   (headers: sent with every request)
 -- or wp.connect("name") for a site registered with `wpl site add`.
 function M.connect(opts)
   if type(opts) == "string" then
@@ -201,7 +202,7 @@ function M.connect(opts)
   end
   local site = setmetatable({
     url = url, user = opts.user, seo = seo, strict = opts.strict and true or false,
-    timeout = opts.timeout or 60, name = opts.name,
+    timeout = opts.timeout or 60, name = opts.name, headers = opts.headers or {},
     optimize_images = opts.optimize_images,
     retry = setmetatable(opts.retry or {}, {__index = DEFAULT_RETRY}),
     cache = {terms = {}, types = {}},
@@ -285,6 +286,7 @@ function Site:request(method, route, opts)
   opts = check_opts("request", opts, 3)
   local url, query = self:_route_url(route, opts.query)
   local headers = {}
+  for k, v in pairs(self.headers) do headers[k] = v end
   for k, v in pairs(opts.headers or {}) do headers[k] = v end
   local body = opts.body
   if type(body) == "table" then

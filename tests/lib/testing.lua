@@ -61,6 +61,53 @@ function M.wordpress()
   return wp
 end
 
+-- A wpl.wp site on the local WordPress (extra options merged into wp.connect's).
+function M.site(extra)
+  local wp = require "wpl.wp"
+  local env = M.wordpress()
+  local opts = {url = env.url, user = env.user, app_password = env.app_password}
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return assert(wp.connect(opts))
+end
+
+-- A string unique to this test run, for names that must not collide between runs.
+function M.unique(prefix)
+  M._seq = (M._seq or 0) + 1
+  return ("%s%d-%d-%d"):format(prefix or "", os.time(), math.random(100000, 999999), M._seq)
+end
+
+-- Lines the local WordPress logged (one per request) from now on, as a function that
+-- returns those containing `needle` (plain text). Other tests run in parallel: filter by a
+-- marker unique to the test.
+function M.access_log_since(needle)
+  local path = assert(M.wordpress().access_log, "no access log")
+  local f = assert(io.open(path))
+  local offset = f:seek("end")
+  f:close()
+  return function()
+    local g = assert(io.open(path))
+    g:seek("set", offset)
+    local lines = {}
+    for line in g:lines() do
+      if not needle or line:find(needle, 1, true) then lines[#lines + 1] = line end
+    end
+    g:close()
+    return lines
+  end
+end
+
+-- Polls fn() every 0.1 s until it returns a true value or `seconds` pass; returns its last value.
+function M.wait_for(fn, seconds)
+  local time = require "wpl.time"
+  local deadline = time.monotonic() + (seconds or 5)
+  local v = fn()
+  while not v and time.monotonic() < deadline do
+    time.sleep(0.1)
+    v = fn()
+  end
+  return v
+end
+
 -- Runs a shell command; returns exit code, stdout and stderr.
 function M.run(command)
   local errfile = os.tmpname()
@@ -78,7 +125,7 @@ end
 -- Returns its base URL and a function that stops it.
 function M.fake_server(lifetime)
   local source = assert(os.getenv("WPL_SOURCE_DIR"), "WPL_SOURCE_DIR unset")
-  local p = assert(io.popen("python3 " .. source .. "/tests/fake/server.py --lifetime " .. (lifetime or 60)))
+  local p = assert(io.popen("exec python3 " .. source .. "/tests/fake/server.py --lifetime " .. (lifetime or 60)))
   local port, pid = p:read("l"):match("^(%d+) (%d+)$")
   assert(port, "fake server did not start")
   return "http://127.0.0.1:" .. port, function()
