@@ -23,8 +23,14 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_MAX_SIZE (64L * 1024 * 1024)
 
+typedef struct xfer xfer;
+
+/* Per runtime. Transfers beyond max_in_flight wait in a FIFO queue for a free slot. */
 typedef struct http_state {
     CURLM *multi;
+    int in_flight;
+    int max_in_flight;
+    xfer *queue_head, *queue_tail;
 } http_state;
 
 typedef struct membuf {
@@ -32,7 +38,22 @@ typedef struct membuf {
     size_t len, cap;
 } membuf;
 
-typedef struct xfer {
+/* What the response builder needs of the request; the strings stay anchored on the
+ * calling coroutine's stack (also across a yield). */
+typedef struct request {
+    const char *method;
+    const char *url;
+    const char *body;
+    size_t body_len;
+    const char *body_file;
+    const char *user, *password, *cainfo;
+    long timeout_ms, connect_timeout_ms;
+    size_t max_size;
+    bool follow;
+    bool safe_method; /* GET or HEAD */
+} request;
+
+struct xfer {
     CURL *easy;
     struct curl_slist *request_headers;
     FILE *upload;
@@ -40,10 +61,16 @@ typedef struct xfer {
     membuf headers;   /* raw header lines of the last response */
     size_t max_size;
     bool too_large, out_of_memory, done, attached;
+    bool queued;      /* waiting for a slot in state's queue */
+    bool for_task;    /* a task waits: report completion through http.poll */
     CURLcode result;
-    CURLM *multi;     /* set while attached */
+    http_state *state;
+    xfer *next_queued;
+    request req;
+    const char *full_url; /* with the query string */
+    struct timespec started, finished;
     char errbuf[CURL_ERROR_SIZE];
-} xfer;
+};
 
 static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -93,9 +120,28 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
 
 /* ---------------------------------------------------------------- transfer lifetime */
 
+#define ACTIVE_KEY "wpl.http.active" /* {[lightuserdata] = transfer} while queued or in flight */
+#define DONE_KEY "wpl.http.done"     /* finished task transfers not yet handed out by http.poll */
+#define TASKS_KEY "wpl.http.tasks"   /* weak set of coroutines run by wpl.tasks */
+
+static void unqueue(xfer *x) {
+    http_state *st = x->state;
+    xfer **link = &st->queue_head, *prev = NULL;
+    while (*link && *link != x) prev = *link, link = &(*link)->next_queued;
+    if (*link) *link = x->next_queued;
+    if (st->queue_tail == x) st->queue_tail = prev;
+    x->queued = false;
+    x->next_queued = NULL;
+}
+
+/* Frees every C resource of x; idempotent (__gc, __close, and after use). */
 static void xfer_release(xfer *x) {
+    if (x->queued) unqueue(x);
     if (x->easy) {
-        if (x->attached) curl_multi_remove_handle(x->multi, x->easy);
+        if (x->attached && x->state->multi) {
+            curl_multi_remove_handle(x->state->multi, x->easy);
+            x->state->in_flight--;
+        }
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
     }
@@ -122,7 +168,8 @@ static int state_gc(lua_State *L) {
     return 0;
 }
 
-/* The runtime's http state, created on first use. */
+/* The runtime's http state, created on first use (finalised after every transfer, since
+ * Lua runs finalisers in reverse order of creation). */
 static http_state *get_state(lua_State *L) {
     if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
         http_state *st = lua_touserdata(L, -1);
@@ -133,57 +180,113 @@ static http_state *get_state(lua_State *L) {
     pthread_once(&curl_init_once, init_curl);
     if (curl_init_result != CURLE_OK) luaL_error(L, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_result));
     http_state *st = lua_newuserdatauv(L, sizeof *st, 0);
-    st->multi = NULL;
+    memset(st, 0, sizeof *st);
+    st->max_in_flight = 4;
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, state_gc);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
     st->multi = curl_multi_init();
     if (st->multi == NULL) luaL_error(L, "not enough memory for libcurl");
+    curl_multi_setopt(st->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
     lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, DONE_KEY);
     return st;
 }
 
-/* Runs the multi handle until x completes. */
-static void run_until_done(http_state *st, xfer *x) {
-    while (!x->done) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(st->multi, &running);
+static void attach(http_state *st, xfer *x) {
+    clock_gettime(CLOCK_MONOTONIC, &x->started);
+    if (curl_multi_add_handle(st->multi, x->easy) != CURLM_OK) {
+        x->result = CURLE_FAILED_INIT;
+        x->done = true;
+        return;
+    }
+    x->attached = true;
+    st->in_flight++;
+}
+
+static void promote_queued(http_state *st) {
+    while (st->queue_head && st->in_flight < st->max_in_flight) {
+        xfer *x = st->queue_head;
+        unqueue(x);
+        attach(st, x);
+    }
+}
+
+/* Starts x now or queues it; the transfer at x_index stays referenced until it is done. */
+static void submit(lua_State *L, http_state *st, xfer *x, int x_index) {
+    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
+    lua_pushlightuserdata(L, x);
+    lua_pushvalue(L, x_index);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    x->state = st;
+    if (st->in_flight < st->max_in_flight) {
+        attach(st, x);
+    } else {
+        x->queued = true;
+        if (st->queue_tail) st->queue_tail->next_queued = x;
+        else st->queue_head = x;
+        st->queue_tail = x;
+    }
+}
+
+static void complete(lua_State *L, http_state *st, xfer *x, CURLcode result) {
+    x->result = result;
+    x->done = true;
+    clock_gettime(CLOCK_MONOTONIC, &x->finished);
+    if (x->attached) {
+        curl_multi_remove_handle(st->multi, x->easy);
+        x->attached = false;
+        st->in_flight--;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
+    lua_pushlightuserdata(L, x);
+    lua_rawget(L, -2);
+    if (x->for_task) {
+        lua_getfield(L, LUA_REGISTRYINDEX, DONE_KEY);
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushlightuserdata(L, x);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Moves every transfer forward; waits up to wait_ms for activity when none completed. */
+static void drive(lua_State *L, http_state *st, int wait_ms) {
+    for (int round = 0; round < 2; round++) {
+        int running = 0, completed = 0;
+        curl_multi_perform(st->multi, &running);
         CURLMsg *msg;
         int left;
         while ((msg = curl_multi_info_read(st->multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE) continue;
             xfer *owner = NULL;
+            CURLcode result = msg->data.result;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&owner);
             if (owner) {
-                owner->result = msg->data.result;
-                owner->done = true;
+                complete(L, st, owner, result);
+                completed++;
             }
         }
-        if (mc != CURLM_OK) {
-            x->result = CURLE_OUT_OF_MEMORY;
-            x->done = true;
-        }
-        if (!x->done) curl_multi_poll(st->multi, NULL, 0, 1000, NULL);
+        promote_queued(st);
+        if (completed || round == 1 || wait_ms <= 0) return;
+        curl_multi_poll(st->multi, NULL, 0, wait_ms, NULL);
     }
-    curl_multi_remove_handle(st->multi, x->easy);
-    x->attached = false;
+}
+
+static void run_until_done(lua_State *L, http_state *st, xfer *x) {
+    while (!x->done) drive(L, st, 1000);
 }
 
 /* ---------------------------------------------------------------- request options */
-
-typedef struct request {
-    const char *method;
-    const char *url;
-    const char *body;
-    size_t body_len;
-    const char *body_file;
-    const char *user, *password, *cainfo;
-    long timeout_ms, connect_timeout_ms;
-    size_t max_size;
-    bool follow;
-    bool safe_method; /* GET or HEAD */
-} request;
 
 static long opt_ms(lua_State *L, int t, const char *field, long def) {
     lua_getfield(L, t, field);
@@ -500,106 +603,30 @@ static bool is_redirect(long status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
- *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
- *   -> {status=, headers=, body=, url=, elapsed=, new_connection=} | nil, err */
-static int http_request(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    http_state *st = get_state(L);
+/* Builds the response (or the error) of a finished transfer and releases it. */
+static int finish_request(lua_State *L, xfer *x) {
     wpl_runtime *rt = wpl_runtime_of(L);
-    request r = {0};
-    read_request(L, 1, &r);
-    const char *url = build_url(L, 1, r.url); /* anchored on the stack */
-    protect_credentials(L, &r);
-
-    xfer *x = lua_newuserdatauv(L, sizeof *x, 0);
-    memset(x, 0, sizeof *x);
-    luaL_setmetatable(L, XFER_MT);
-    x->max_size = r.max_size;
-    set_request_headers(L, 1, x, &r);
-
-    curl_off_t upload_size = -1;
-    if (r.body_file) {
-        struct stat sb;
-        x->upload = fopen(r.body_file, "rb");
-        if (x->upload == NULL || fstat(fileno(x->upload), &sb) != 0) {
-            lua_pushnil(L);
-            wpl_error_push(L, "read", lua_pushfstring(L, "cannot read body_file '%s': %s", r.body_file, strerror(errno)), 0, false);
-            lua_remove(L, -2);
-            return 2;
-        }
-        upload_size = (curl_off_t)sb.st_size;
-    }
-
-    x->easy = curl_easy_init();
-    if (x->easy == NULL) return luaL_error(L, "not enough memory for a transfer");
-    CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "wpl/" WPL_VERSION_STRING);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r.max_size);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->request_headers);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r.follow ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-    const char *ca = r.cainfo ? r.cainfo : rt->ca_bundle;
-    if (ca) curl_easy_setopt(e, CURLOPT_CAINFO, ca);
-    if (r.user) {
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, r.user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, r.password);
-    }
-    if (strcmp(r.method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (x->upload) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_READDATA, x->upload);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, upload_size);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
-    } else if (r.body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r.body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body); /* the options table keeps it alive */
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
-    } else if (strcmp(r.method, "GET") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method);
-    }
-
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    x->multi = st->multi;
-    if (curl_multi_add_handle(st->multi, e) != CURLM_OK) return luaL_error(L, "libcurl refused the transfer");
-    x->attached = true;
-    run_until_done(st, x);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-
+    const request *r = &x->req;
+    const char *url = x->full_url;
+    double elapsed = (double)(x->finished.tv_sec - x->started.tv_sec) +
+                     (double)(x->finished.tv_nsec - x->started.tv_nsec) / 1e9;
     if (x->result != CURLE_OK) {
-        wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s failed after %.0f ms: %s", r.method, url, elapsed * 1000,
+        wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s failed after %.0f ms: %s", r->method, url, elapsed * 1000,
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
-        int n = push_transfer_error(L, x, &r, url);
+        int n = push_transfer_error(L, x, r, url);
         xfer_release(x);
         return n;
     }
-    long status = 0;
+    CURL *e = x->easy;
+    long status = 0, new_connections = 0;
     char *effective = NULL;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &effective);
-    wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s -> %ld (%.0f ms, %zu bytes)", r.method, url, status, elapsed * 1000,
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &new_connections);
+    wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s -> %ld (%.0f ms, %zu bytes)", r->method, url, status, elapsed * 1000,
              x->body.len);
 
-    if (is_redirect(status) && !r.safe_method) {
+    if (is_redirect(status) && !r->safe_method) {
         char *redirect_url = NULL;
         curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect_url);
         const char *location = redirect_url ? without_userinfo(L, redirect_url) : NULL;
@@ -608,7 +635,7 @@ static int http_request(lua_State *L) {
                        lua_pushfstring(L,
                                        "%s %s was redirected (%d) to %s; a redirect would turn it into a "
                                        "GET and lose the body, so use the final address as the site URL",
-                                       r.method, url, (int)status, location ? location : "(no Location)"),
+                                       r->method, url, (int)status, location ? location : "(no Location)"),
                        (int)status, false);
         lua_remove(L, -2);
         lua_pushstring(L, location);
@@ -617,7 +644,7 @@ static int http_request(lua_State *L) {
         return 2;
     }
 
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, status);
     lua_setfield(L, -2, "status");
     push_headers(L, &x->headers);
@@ -628,11 +655,161 @@ static int http_request(lua_State *L) {
     lua_setfield(L, -2, "url");
     lua_pushnumber(L, elapsed);
     lua_setfield(L, -2, "elapsed");
-    long new_connections = 0;
-    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &new_connections);
     lua_pushboolean(L, new_connections > 0);
     lua_setfield(L, -2, "new_connection");
     xfer_release(x);
+    return 1;
+}
+
+/* Continuation of http.request in a task, resumed by the scheduler once the transfer is done. */
+static int request_resumed(lua_State *L, int status, lua_KContext xfer_index) {
+    (void)status;
+    xfer *x = luaL_checkudata(L, (int)xfer_index, XFER_MT);
+    if (!x->done) return luaL_error(L, "http.request: task resumed before its transfer finished");
+    return finish_request(L, x);
+}
+
+/* True when L is a wpl.tasks coroutine that may yield here. */
+static bool running_in_task(lua_State *L) {
+    if (!lua_isyieldable(L)) return false;
+    lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+    lua_pushthread(L);
+    bool task = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return task;
+}
+
+/* Creates the transfer for request r (userdata left on the stack) with every option set. */
+static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const char *url) {
+    wpl_runtime *rt = wpl_runtime_of(L);
+    xfer *x = lua_newuserdatauv(L, sizeof *x, 0);
+    memset(x, 0, sizeof *x);
+    luaL_setmetatable(L, XFER_MT);
+    x->req = *r;
+    x->full_url = url;
+    x->max_size = r->max_size;
+    set_request_headers(L, opts, x, r);
+
+    curl_off_t upload_size = -1;
+    if (r->body_file) {
+        struct stat sb;
+        x->upload = fopen(r->body_file, "rb");
+        if (x->upload == NULL || fstat(fileno(x->upload), &sb) != 0) {
+            x->result = CURLE_READ_ERROR;
+            snprintf(x->errbuf, sizeof x->errbuf, "cannot read body_file '%s': %s", r->body_file, strerror(errno));
+            return x;
+        }
+        upload_size = (curl_off_t)sb.st_size;
+    }
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) luaL_error(L, "not enough memory for a transfer");
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "wpl/" WPL_VERSION_STRING);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_size);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->request_headers);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    const char *ca = r->cainfo ? r->cainfo : rt->ca_bundle;
+    if (ca) curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    if (r->user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, r->user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, r->password);
+    }
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (x->upload) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_READDATA, x->upload);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, upload_size);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    } else if (r->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body); /* the options table keeps it alive */
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    } else if (strcmp(r->method, "GET") != 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+    return x;
+}
+
+/* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
+ *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
+ *   -> {status=, headers=, body=, url=, elapsed=, new_connection=} | nil, err
+ * Inside a wpl.tasks task the calling coroutine yields while the transfer runs; elsewhere
+ * the call blocks (and moves the tasks' transfers along meanwhile). */
+static int http_request(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    http_state *st = get_state(L);
+    request r = {0};
+    read_request(L, 1, &r);
+    const char *url = build_url(L, 1, r.url); /* anchored on the stack */
+    protect_credentials(L, &r);
+    xfer *x = prepare_transfer(L, 1, &r, url);
+    int x_index = lua_gettop(L);
+    if (x->result != CURLE_OK) { /* failed before it started (unreadable body file) */
+        x->done = true;
+        return finish_request(L, x);
+    }
+    submit(L, st, x, x_index);
+    if (running_in_task(L)) {
+        x->for_task = true;
+        lua_pushliteral(L, "wpl.http.wait");
+        lua_pushvalue(L, x_index);
+        return lua_yieldk(L, 2, x_index, request_resumed);
+    }
+    run_until_done(L, st, x);
+    return finish_request(L, x);
+}
+
+/* http.poll(timeout_seconds) -> {transfer, ...}: moves transfers along, waiting up to the
+ * timeout for one to finish; returns the finished transfers that tasks wait for. */
+static int http_poll(lua_State *L) {
+    lua_Number timeout = luaL_optnumber(L, 1, 0);
+    http_state *st = get_state(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, DONE_KEY);
+    if (lua_rawlen(L, -1) == 0 && (st->in_flight > 0 || st->queue_head))
+        drive(L, st, timeout > 0 ? (int)(timeout * 1000) : 0);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, DONE_KEY);
+    return 1;
+}
+
+/* http.pending() -> transfers in flight, transfers queued for a free slot */
+static int http_pending(lua_State *L) {
+    http_state *st = get_state(L);
+    int queued = 0;
+    for (xfer *x = st->queue_head; x; x = x->next_queued) queued++;
+    lua_pushinteger(L, st->in_flight);
+    lua_pushinteger(L, queued);
+    return 2;
+}
+
+/* http.limit([n]) -> the previous limit on transfers in flight; sets it to n (1..256) */
+static int http_limit(lua_State *L) {
+    http_state *st = get_state(L);
+    lua_pushinteger(L, st->max_in_flight);
+    if (!lua_isnoneornil(L, 1)) {
+        lua_Integer n = luaL_checkinteger(L, 1);
+        luaL_argcheck(L, n >= 1 && n <= 256, 1, "must be between 1 and 256");
+        st->max_in_flight = (int)n;
+        promote_queued(st);
+    }
     return 1;
 }
 
@@ -648,7 +825,10 @@ static int http_escape(lua_State *L) {
 }
 
 int luaopen_wpl_http(lua_State *L) {
-    static const luaL_Reg funcs[] = {{"request", http_request}, {"escape", http_escape}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {
+        {"request", http_request}, {"escape", http_escape}, {"poll", http_poll},
+        {"pending", http_pending}, {"limit", http_limit}, {NULL, NULL},
+    };
     if (luaL_newmetatable(L, XFER_MT)) {
         lua_pushcfunction(L, xfer_gc);
         lua_setfield(L, -2, "__gc");
@@ -657,6 +837,18 @@ int luaopen_wpl_http(lua_State *L) {
     }
     lua_pop(L, 1);
     luaL_newlib(L, funcs);
+    /* the set of task coroutines (weak keys), filled by wpl.tasks */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
+    }
+    lua_setfield(L, -2, "task_threads");
     lua_pushstring(L, "wpl/" WPL_VERSION_STRING);
     lua_setfield(L, -2, "user_agent");
     return 1;

@@ -13,6 +13,7 @@ local json = require "wpl.json"
 local log = require "wpl.log"
 local errors = require "wpl.error"
 local time = require "wpl.time"
+local tasks = require "wpl.tasks"
 local urls = require "wpl.url"
 local html = require "wpl.html"
 local terms = require "wpl.wp.terms"
@@ -205,7 +206,7 @@ function M.connect(opts)
     timeout = opts.timeout or 60, name = opts.name, headers = opts.headers or {},
     optimize_images = opts.optimize_images,
     retry = setmetatable(opts.retry or {}, {__index = DEFAULT_RETRY}),
-    cache = {terms = {}, types = {}},
+    cache = {terms = {}, types = {}, flights = {}},
   }, Site)
   if opts.app_password then
     -- WordPress shows application passwords in groups of four; spaces are optional
@@ -257,7 +258,7 @@ function Site:_http(req, idempotent)
     end
     log.warn("retrying", {method = req.method, url = req.url, attempt = attempt, delay = string.format("%.2fs", delay),
                           reason = res and ("HTTP " .. res.status) or err.code})
-    time.sleep(delay)
+    tasks.sleep(delay) -- inside a task, the others go on meanwhile
   end
 end
 

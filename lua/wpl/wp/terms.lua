@@ -5,6 +5,7 @@
 -- Creating a term that exists already (400 term_exists) counts as success.
 local json = require "wpl.json"
 local html = require "wpl.html"
+local tasks = require "wpl.tasks"
 
 local M = {}
 
@@ -57,6 +58,24 @@ local function create(site, taxonomy, name, parent)
   return nil, err
 end
 
+-- Runs fn once per key at a time: concurrent callers (tasks) with the same key wait for the
+-- first one's result instead of repeating the request (two tasks, one new term).
+local function single_flight(site, key, fn)
+  local flights = site.cache.flights
+  local running = flights[key]
+  if running then return running:wait() end
+  local done = tasks.event()
+  flights[key] = done
+  local ok, a, b = pcall(fn)
+  flights[key] = nil
+  if not ok then
+    done:set(nil, a)
+    error(a, 0)
+  end
+  done:set(a, b)
+  return a, b
+end
+
 -- resolve(site, taxonomy, name_or_path_or_id) -> id | nil, err
 function M.resolve(site, taxonomy, value)
   if math.type(value) == "integer" then return value end
@@ -66,7 +85,7 @@ function M.resolve(site, taxonomy, value)
   end
   local cache = cache_of(site, taxonomy)
   if not cache.loaded then
-    local ok, err = load_all(site, taxonomy, cache)
+    local ok, err = single_flight(site, "load\0" .. taxonomy, function() return load_all(site, taxonomy, cache) end)
     if not ok then return nil, err end
   end
   local segments = {}
@@ -84,7 +103,8 @@ function M.resolve(site, taxonomy, value)
     local id = cache.ids[key]
     if not id then
       local err
-      id, err = create(site, taxonomy, name, parent)
+      id, err = single_flight(site, "create\0" .. taxonomy .. "\0" .. key,
+                              function() return create(site, taxonomy, name, parent) end)
       if not id then return nil, err end
       cache.ids[key] = id
     end
