@@ -1,0 +1,142 @@
+-- wpl.template, wpl.csv and wpl.fs.
+local t = require "testing"
+local template = require "wpl.template"
+local csv = require "wpl.csv"
+local fs = require "wpl.fs"
+
+local dir = os.tmpname()
+os.remove(dir)
+assert(fs.mkdir(dir .. "/sub/deeper"))
+local function write(rel, text) assert(fs.write(dir .. "/" .. rel, text)) end
+
+t.test("variables are escaped, triple braces are raw, dotted names walk tables", function()
+  local out = assert(template.render("{{title}}|{{{title}}}|{{& title}}|{{author.name}}|{{missing}}|{{n}}",
+    {title = "<Fish & Chips>", author = {name = "Ann"}, n = 3.0}))
+  t.eq(out, "&lt;Fish &amp; Chips&gt;|<Fish & Chips>|<Fish & Chips>|Ann||3")
+end)
+
+t.test("sections loop over lists, test values and switch context; inverted sections", function()
+  local src = "{{#tags}}[{{.}}]{{/tags}}{{#author}}by {{name}}{{/author}}{{^tags}}none{{/tags}}{{#flag}}yes{{/flag}}{{^empty}}no items{{/empty}}"
+  t.eq(assert(template.render(src, {tags = {"a", "b"}, author = {name = "Bo"}, flag = true, empty = {}})),
+       "[a][b]by Boyesno items")
+  t.eq(assert(template.render(src, {tags = {}})), "noneno items")
+  t.eq(assert(template.render("{{#items}}{{name}}{{title}} {{/items}}", {title = "T", items = {{name = "x"}, {name = "y"}}})),
+       "xT yT ", "outer names are visible in sections")
+end)
+
+t.test("standalone tags leave no blank lines; comments vanish", function()
+  local src = "<ul>\n  {{#items}}\n  <li>{{.}}</li>\n  {{/items}}\n</ul>\n{{! note }}\nend"
+  t.eq(assert(template.render(src, {items = {"a", "b"}})), "<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\nend")
+end)
+
+t.test("partials from a table and from files beside the template", function()
+  t.eq(assert(template.render("{{> head}}body", {t = "T"}, {partials = {head = "<h1>{{t}}</h1>"}})), "<h1>T</h1>body")
+  write("page.mustache", "{{> header}}{{text}}")
+  write("header.mustache", "[{{title}}]")
+  local tpl = assert(template.load(dir .. "/page.mustache"))
+  t.eq(assert(tpl:render{title = "Hi", text = "x"}), "[Hi]x")
+end)
+
+t.test("errors name the template and the line", function()
+  local _, err = template.compile("line1\n{{#open}}\nno end", {name = "post.mustache"})
+  t.eq(err.code, "template_error")
+  t.ok(err.message:find("post.mustache:2: '{{#open}}' is never closed", 1, true), err.message)
+  _, err = template.compile("a\nb\n{{#a}}{{/b}}", {name = "x"})
+  t.ok(err.message:find("x:3: '{{/b}}' closes '{{#a}}'", 1, true), err.message)
+  _, err = template.compile("{{ bad name }}")
+  t.ok(err.message:find("invalid name", 1, true))
+  local tpl = assert(template.compile("\n{{> nowhere}}", {name = "p"}))
+  local out
+  out, err = tpl:render{}
+  t.eq(out, nil)
+  t.ok(err.message:find("p:2: partial 'nowhere' not found", 1, true), err.message)
+end)
+
+t.test("templates compile once", function()
+  local a = assert(template.compile("{{x}}", {name = "same"}))
+  local b = assert(template.compile("{{x}}", {name = "same"}))
+  t.eq(a, b)
+end)
+
+t.test("CSV: header, quotes, doubled quotes, line breaks, CRLF, BOM", function()
+  local rows, header = assert(csv.parse('\239\187\191title,body,n\r\n"Hello, world","He said ""hi""\nthen left",1\r\nPlain,,2\n'))
+  t.eq(#rows, 2)
+  t.eq(header[1], "title")
+  t.eq(rows[1].title, "Hello, world")
+  t.eq(rows[1].body, 'He said "hi"\nthen left')
+  t.eq(rows[2].body, "")
+  t.eq(rows[2].n, "2")
+  local raw = assert(csv.parse("a;b\n1;2", {header = false, separator = ";"}))
+  t.eq(raw[2][2], "2")
+end)
+
+t.test("CSV errors say which line", function()
+  local _, err = csv.parse('a,b\n1,2\n"open,3\n', {source = "data.csv"})
+  t.eq(err.code, "invalid_csv")
+  t.ok(err.message:find("data.csv:3: unterminated quoted field", 1, true), err.message)
+  _, err = csv.parse("a,b\n1,2,3\n")
+  t.ok(err.message:find("csv:2: 3 fields where the header has 2", 1, true), err.message)
+  _, err = csv.parse('a\nx"y\n')
+  t.ok(err.message:find("quote inside an unquoted field", 1, true))
+  write("rows.csv", "k,v\nx,1\n")
+  t.eq(assert(csv.read(dir .. "/rows.csv"))[1].v, "1")
+  _, err = csv.read(dir .. "/missing.csv")
+  t.eq(err.code, "not_found")
+end)
+
+t.test("fs: paths", function()
+  t.eq(fs.join("a", "b/", "c.md"), "a/b/c.md")
+  t.eq(fs.join("a", "/abs", "x"), "/abs/x")
+  t.eq(fs.basename("/x/y/photo.JPG"), "photo.JPG")
+  t.eq(fs.dirname("/x/y/photo.JPG"), "/x/y")
+  t.eq(fs.dirname("photo.jpg"), ".")
+  t.eq(fs.extension("/x/y/photo.JPG"), "jpg")
+  t.eq(fs.extension(".bashrc"), "")
+end)
+
+t.test("fs: list with globs, recursive, sorted", function()
+  write("b.md", "b")
+  write("a.md", "a")
+  write("sub/c.md", "c")
+  write("sub/deeper/d.md", "d")
+  write("sub/skip.txt", "x")
+  write(".hidden.md", "h")
+  local top = assert(fs.list(dir, {glob = "*.md"}))
+  t.eq(table.concat(top, ","), "a.md,b.md")
+  local all = assert(fs.list(dir, {glob = "*.md", recursive = true}))
+  t.eq(table.concat(all, ","), "a.md,b.md,sub/c.md,sub/deeper/d.md")
+  local sub = assert(fs.list(dir, {glob = "sub/*.md", recursive = true}))
+  t.eq(table.concat(sub, ","), "sub/c.md")
+  local _, err = fs.list(dir .. "/nope")
+  t.eq(err.code, "not_found")
+end)
+
+t.test("fs: read, atomic write, stat, mtime", function()
+  write("f.txt", "one")
+  write("f.txt", "two")
+  t.eq(fs.read(dir .. "/f.txt"), "two")
+  local st = assert(fs.stat(dir .. "/f.txt"))
+  t.eq(st.type, "file")
+  t.eq(st.size, 3)
+  t.ok(fs.mtime(dir .. "/f.txt") > 1e9)
+  t.eq(select(2, fs.read(dir .. "/none")).code, "not_found")
+  t.eq(select(2, fs.read(dir .. "/f.txt", 2)).code, "too_large")
+  t.ok(fs.is_dir(dir) and not fs.is_dir(dir .. "/f.txt"))
+end)
+
+t.test("fs.within keeps paths inside a root folder", function()
+  write("sub/img.png", "x")
+  t.eq(assert(fs.within(dir, "sub/img.png")), assert(fs.realpath(dir .. "/sub/img.png")))
+  local _, err = fs.within(dir .. "/sub", "../f.txt")
+  t.eq(err.code, "outside_root")
+  _, err = fs.within(dir, "../../../../etc/passwd")
+  t.eq(err.code, "outside_root")
+  assert(os.execute("ln -s /etc " .. dir .. "/sub/link"))
+  _, err = fs.within(dir, "sub/link/passwd")
+  t.eq(err.code, "outside_root", "through a symbolic link")
+  _, err = fs.within(dir, "sub/nothing.png")
+  t.eq(err.code, "not_found")
+end)
+
+os.execute("rm -rf " .. dir)
+t.finish()
