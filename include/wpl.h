@@ -66,6 +66,9 @@ typedef struct wpl_options {
     const char *user_id;
     /* CA bundle for TLS verification; NULL: the system default. Verification is always on. */
     const char *ca_bundle;
+    /* Non-zero: no write request (anything but GET, HEAD, OPTIONS) leaves the process; each
+     * is logged instead and answered with a stand-in response. */
+    int dry_run;
 } wpl_options;
 
 /* Fills opts with the defaults. Call it before setting fields, so that fields added in
@@ -86,6 +89,11 @@ WPL_API wpl_status wpl_run_string(wpl_runtime *rt, const char *code, const char 
 /* Message of the last failed run, with a Lua traceback; "" when the last run succeeded.
  * Valid until the next run or wpl_runtime_free. */
 WPL_API const char *wpl_last_error(const wpl_runtime *rt);
+
+/* The exit status a command-line host should end with after the last run: 0 when it
+ * succeeded, else 1, or the status the recipe chose (wpl.recipe uses 2 for usage errors and
+ * 0 for --help). */
+WPL_API int wpl_exit_status(const wpl_runtime *rt);
 
 /* The runtime's Lua state, for hosts that register their own functions or modules
  * (e.g. in package.preload). Do not lua_close it. */

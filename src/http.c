@@ -679,6 +679,46 @@ static bool running_in_task(lua_State *L) {
     return task;
 }
 
+static bool is_write(const char *method) {
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "OPTIONS") != 0;
+}
+
+/* --dry-run: the write is logged (with the caller's one-line `dry_run_summary`, if any) and
+ * answered with status 200, the request body echoed back and `dry_run = true`. */
+static int dry_run_response(lua_State *L, const request *r, const char *url) {
+    lua_getfield(L, 1, "dry_run_summary");
+    const char *summary = lua_tostring(L, -1);
+    size_t bytes = r->body_len;
+    struct stat sb;
+    if (r->body_file && stat(r->body_file, &sb) == 0) bytes = (size_t)sb.st_size;
+    wpl_logf(wpl_runtime_of(L), WPL_LOG_INFO, "dry run: %s %s (%zu bytes)%s%s", r->method, url, bytes,
+             summary ? ": " : "", summary ? summary : "");
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, 200);
+    lua_setfield(L, -2, "status");
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "application/json");
+    lua_setfield(L, -2, "content-type");
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, r->body ? r->body : "", r->body ? r->body_len : 0);
+    lua_setfield(L, -2, "body");
+    lua_pushstring(L, url);
+    lua_setfield(L, -2, "url");
+    lua_pushnumber(L, 0);
+    lua_setfield(L, -2, "elapsed");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "dry_run");
+    return 1;
+}
+
+/* http.dry_run([on]) -> whether writes are held back; sets it when on is given */
+static int http_dry_run(lua_State *L) {
+    wpl_runtime *rt = wpl_runtime_of(L);
+    lua_pushboolean(L, rt->dry_run);
+    if (!lua_isnoneornil(L, 1)) rt->dry_run = lua_toboolean(L, 1);
+    return 1;
+}
+
 /* Creates the transfer for request r (userdata left on the stack) with every option set. */
 static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const char *url) {
     wpl_runtime *rt = wpl_runtime_of(L);
@@ -760,6 +800,7 @@ static int http_request(lua_State *L) {
     read_request(L, 1, &r);
     const char *url = build_url(L, 1, r.url); /* anchored on the stack */
     protect_credentials(L, &r);
+    if (wpl_runtime_of(L)->dry_run && is_write(r.method)) return dry_run_response(L, &r, url);
     xfer *x = prepare_transfer(L, 1, &r, url);
     int x_index = lua_gettop(L);
     if (x->result != CURLE_OK) { /* failed before it started (unreadable body file) */
@@ -827,7 +868,7 @@ static int http_escape(lua_State *L) {
 int luaopen_wpl_http(lua_State *L) {
     static const luaL_Reg funcs[] = {
         {"request", http_request}, {"escape", http_escape}, {"poll", http_poll},
-        {"pending", http_pending}, {"limit", http_limit}, {NULL, NULL},
+        {"pending", http_pending}, {"limit", http_limit}, {"dry_run", http_dry_run}, {NULL, NULL},
     };
     if (luaL_newmetatable(L, XFER_MT)) {
         lua_pushcfunction(L, xfer_gc);

@@ -14,6 +14,8 @@ struct wpl_runtime {
     char *db_path;
     char *user_id;
     char *ca_bundle;
+    bool dry_run;    /* see wpl_options.dry_run; enforced in http.c */
+    int exit_status; /* of the last run, see wpl_exit_status */
     wpl_log_level log_level;
     wpl_log_format log_format;
     wpl_log_sink log_sink;
@@ -49,5 +51,15 @@ int luaopen_wpl_log(lua_State *L);
 int luaopen_wpl_json(lua_State *L);
 int luaopen_wpl_http(lua_State *L);
 int luaopen_wpl_time(lua_State *L);
+int luaopen_wpl_fs(lua_State *L);
+int luaopen_wpl_store(lua_State *L);
+int luaopen_wpl_crypto(lua_State *L);
+
+/* Paths (store.c, shared with crypto.c). Pushes $<xdg_var>/<rel> when that variable holds
+ * an absolute path, else $HOME/<home_default>/<rel>; false (nothing pushed) without HOME. */
+bool wpl_push_xdg_path(lua_State *L, const char *xdg_var, const char *home_default, const char *rel);
+/* Creates the missing folders above the file `path` with mode 0700 (existing ones are left
+ * as they are). Returns 0, or an errno value with the folder that failed in failed_dir. */
+int wpl_make_parent_dirs(const char *path, char *failed_dir, size_t cap);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -297,6 +298,13 @@ static int log_enabled(lua_State *L) {
     return 1;
 }
 
+/* log.is_terminal() -> true when log lines go to a terminal (for progress bars) */
+static int log_is_terminal(lua_State *L) {
+    wpl_runtime *rt = wpl_runtime_of(L);
+    lua_pushboolean(L, rt->log_sink == NULL && isatty(STDERR_FILENO));
+    return 1;
+}
+
 static int log_secret(lua_State *L) {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
@@ -324,7 +332,7 @@ int luaopen_wpl_log(lua_State *L) {
     static const luaL_Reg funcs[] = {
         {"debug", log_debug}, {"info", log_info},       {"warn", log_warn},
         {"error", log_error}, {"level", log_level},     {"enabled", log_enabled},
-        {"secret", log_secret}, {"redact", log_redact}, {NULL, NULL},
+        {"secret", log_secret}, {"redact", log_redact}, {"is_terminal", log_is_terminal}, {NULL, NULL},
     };
     luaL_newlib(L, funcs);
     return 1;

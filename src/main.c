@@ -26,6 +26,8 @@ static void print_help(FILE *out) {
           "  -v, --verbose          log more (debug level: every HTTP request)\n"
           "  -q, --quiet            log only errors\n"
           "      --log-format FMT   'text' (default) or 'json' (one object per line)\n"
+          "      --dry-run          send no write request to any site: print what would be\n"
+          "                         written instead (also accepted after RECIPE)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Environment:\n"
@@ -72,6 +74,8 @@ int main(int argc, char **argv) {
             verbose++;
         } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
             verbose += (int)strlen(a + 1);
+        } else if (strcmp(a, "--dry-run") == 0) {
+            /* handled below, wherever it stands */
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = true;
         } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
@@ -84,6 +88,10 @@ int main(int argc, char **argv) {
             return usage_error("unknown option '%s'", a);
         }
     }
+    /* --dry-run is honoured wherever it stands, also among the recipe's own arguments: a
+     * user who asks for it must never get a write, whether or not the recipe reads it. */
+    for (int k = 1; k < argc; k++)
+        if (strcmp(argv[k], "--dry-run") == 0) opts.dry_run = 1;
     if (quiet && verbose) return usage_error("%s", "--quiet and --verbose contradict each other");
     opts.log_level = quiet ? WPL_LOG_ERROR : verbose ? WPL_LOG_DEBUG : WPL_LOG_INFO;
 
@@ -107,7 +115,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     wpl_status status = wpl_run_file(rt, recipe, argc - i - 1, (const char *const *)argv + i + 1);
-    if (status != WPL_OK) fprintf(stderr, "wpl: %s\n", wpl_last_error(rt));
+    if (status != WPL_OK && *wpl_last_error(rt)) fprintf(stderr, "wpl: %s\n", wpl_last_error(rt));
+    int exit_status = wpl_exit_status(rt);
     wpl_runtime_free(rt);
-    return status == WPL_OK ? 0 : 1;
+    return exit_status;
 }

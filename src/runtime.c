@@ -38,6 +38,9 @@ static const luaL_Reg c_modules[] = {
     {"wpl.json", luaopen_wpl_json},
     {"wpl.http", luaopen_wpl_http},
     {"wpl.time", luaopen_wpl_time},
+    {"wpl.fs", luaopen_wpl_fs},
+    {"wpl.store", luaopen_wpl_store},
+    {"wpl.crypto", luaopen_wpl_crypto},
     {NULL, NULL},
 };
 
@@ -68,6 +71,7 @@ wpl_runtime *wpl_runtime_new(const wpl_options *opts) {
     rt->db_path = dup_or_null(opts->db_path);
     rt->user_id = dup_or_null(opts->user_id ? opts->user_id : "default");
     rt->ca_bundle = dup_or_null(opts->ca_bundle);
+    rt->dry_run = opts->dry_run != 0;
     rt->log_level = opts->log_level;
     rt->log_format = opts->log_format;
     rt->log_sink = opts->log_sink;
@@ -109,9 +113,25 @@ const char *wpl_last_error(const wpl_runtime *rt) {
     return rt && rt->last_error ? rt->last_error : "";
 }
 
+int wpl_exit_status(const wpl_runtime *rt) { return rt ? rt->exit_status : 1; }
+
 /* Message handler: turns any error value into a string with a traceback. Error tables
- * with __tostring (wpl errors) print their message. */
+ * with __tostring (wpl errors) print their message; those with `traceback = false` (an
+ * expected failure, already explained) print only it, and `exit_code` sets the status. */
 static int message_handler(lua_State *L) {
+    wpl_runtime *rt = wpl_runtime_of(L);
+    rt->exit_status = 1;
+    if (lua_istable(L, 1)) {
+        if (lua_getfield(L, 1, "exit_code") == LUA_TNUMBER && lua_isinteger(L, -1))
+            rt->exit_status = (int)lua_tointeger(L, -1);
+        bool brief = lua_getfield(L, 1, "traceback") == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+        lua_pop(L, 2);
+        if (brief) {
+            lua_getfield(L, 1, "message");
+            if (lua_type(L, -1) == LUA_TSTRING) return 1;
+            lua_pop(L, 1);
+        }
+    }
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -134,8 +154,10 @@ static wpl_status finish_call(wpl_runtime *rt, int status) {
     lua_State *L = rt->L;
     if (status == LUA_OK) {
         set_last_error(rt, "");
+        rt->exit_status = 0;
         return WPL_OK;
     }
+    if (status != LUA_ERRRUN) rt->exit_status = 1;
     set_last_error(rt, lua_tostring(L, -1));
     lua_pop(L, 1);
     return status == LUA_ERRMEM ? WPL_ERR_MEMORY : WPL_ERR_RUN;
@@ -152,6 +174,7 @@ static wpl_status call_chunk(wpl_runtime *rt, int nargs) {
 }
 
 static wpl_status load_failed(wpl_runtime *rt, int status) {
+    rt->exit_status = 1;
     wpl_status s = status == LUA_ERRMEM ? WPL_ERR_MEMORY : WPL_ERR_LOAD;
     set_last_error(rt, lua_tostring(rt->L, -1));
     lua_pop(rt->L, 1);

@@ -274,6 +274,51 @@ function Site:_route_url(route, query)
   return self.rest_base .. route, query
 end
 
+-- One line that says what a write would do, for --dry-run.
+local function dry_run_summary(route, opts)
+  local body = type(opts.body) == "table" and opts.body or {}
+  if route == "/batch/v1" and type(body.requests) == "table" then
+    return ("batch of %d requests"):format(#body.requests)
+  end
+  local title = body.title or body.name or (opts.query and (opts.query.title or opts.query.alt_text))
+  if type(title) == "table" then title = title.raw end
+  local file = opts.headers and opts.headers["Content-Disposition"]
+  file = file and file:match('filename="([^"]*)"')
+  if title then return ("%q"):format(tostring(title)) end
+  if file then return "upload " .. file end
+  return nil
+end
+
+-- What a write would have answered, made up locally for --dry-run: the request's own body
+-- with a negative id, so that a recipe can go on (and print what it would have done).
+function Site:_dry_run_answer(method, route, opts)
+  self._dry_run_ids = (self._dry_run_ids or 0) + 1
+  local function echo(path, body, n)
+    local data = {}
+    for k, v in pairs(type(body) == "table" and body or {}) do data[k] = v end
+    local existing = math.tointeger(path:match("/(%d+)$"))
+    data.id = existing or -n
+    for _, field in ipairs({"title", "content", "excerpt"}) do
+      if type(data[field]) == "string" then data[field] = {raw = data[field], rendered = data[field]} end
+    end
+    data.link = self.url .. "/?p=" .. data.id .. "&dry-run"
+    data.source_url = data.link
+    data.status = data.status or "draft"
+    data.dry_run = true
+    return data
+  end
+  if route == "/batch/v1" and type(opts.body) == "table" then
+    local responses = {}
+    for i, r in ipairs(opts.body.requests or {}) do
+      self._dry_run_ids = self._dry_run_ids + 1
+      responses[i] = {status = 201, body = echo(r.path, r.body, self._dry_run_ids)}
+    end
+    return {responses = responses}
+  end
+  if method == "DELETE" then return {deleted = true, dry_run = true, previous = {id = math.tointeger(route:match("/(%d+)$"))}} end
+  return echo(route, opts.body, self._dry_run_ids)
+end
+
 -- site:request(method, route, {query=, body=, headers=, body_file=, content_type=, timeout=,
 --                             idempotent=}) -> data, response | nil, err
 -- body: a table (sent as JSON) or a string. route: "/wp/v2/posts" or any plugin's route.
@@ -299,9 +344,11 @@ function Site:request(method, route, opts)
   headers["Accept"] = headers["Accept"] or "application/json"
   local what = method .. " " .. route
   local res, err = self:_http({method = method, url = url, query = query, headers = headers, body = body,
-                               body_file = opts.body_file, timeout = opts.timeout, max_size = opts.max_size},
+                               body_file = opts.body_file, timeout = opts.timeout, max_size = opts.max_size,
+                               dry_run_summary = dry_run_summary(route, opts)},
                               opts.idempotent)
   if not res then return nil, err end
+  if res.dry_run then return self:_dry_run_answer(method, route, opts), res end
   local data, perr = decode_body(res, what)
   if res.status >= 400 then return nil, wordpress_error(res, data, what) end
   if perr then return nil, perr end
