@@ -52,6 +52,7 @@ int luaopen_wpl_json(lua_State *L);
 int luaopen_wpl_http(lua_State *L);
 int luaopen_wpl_time(lua_State *L);
 int luaopen_wpl_fs(lua_State *L);
+int luaopen_wpl_term(lua_State *L);
 int luaopen_wpl_store(lua_State *L);
 int luaopen_wpl_crypto(lua_State *L);
 

@@ -6,9 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lua.h>
+
 #include "wpl.h"
 
 static const char usage_line[] = "usage: wpl [options] run RECIPE [ARGS...]\n"
+                                 "       wpl site add|list|test|remove ...   wpl history [...]\n"
                                  "       wpl version | help\n";
 
 static void print_help(FILE *out) {
@@ -19,6 +22,12 @@ static void print_help(FILE *out) {
           "Commands:\n"
           "  run RECIPE [ARGS...]   run the Lua file RECIPE; everything after it is the\n"
           "                         recipe's own (it sees them as `arg` and `...`)\n"
+          "  site add NAME URL USER [--seo yoast|rankmath|meta:KEY|excerpt] [--no-test]\n"
+          "                         register a site; its application password is read from\n"
+          "                         $WPL_APP_PASSWORD, --password-stdin or the terminal\n"
+          "  site list [--json] | site test NAME | site remove NAME\n"
+          "  history [--site NAME] [--limit N] [--json]\n"
+          "                         what was published, updated, trashed or failed\n"
           "  version                print the version\n"
           "  help                   show this help\n"
           "\n"
@@ -32,6 +41,9 @@ static void print_help(FILE *out) {
           "\n"
           "Environment:\n"
           "  WPL_LUA_PATH   folder with wpl/*.lua files used instead of the built-in modules\n"
+          "  WPL_DB         the database of sites and history (default ~/.local/share/wpl/wpl.db)\n"
+          "  WPL_KEY        64 hex digits: the key that encrypts passwords (default: the file\n"
+          "                 ~/.config/wpl/key, created on first use)\n"
           "\n"
           "Example:\n"
           "  wpl run recipes/demo.lua\n",
@@ -45,6 +57,30 @@ static int usage_error(const char *fmt, const char *arg) {
     fputs(usage_line, stderr);
     fputs("Try 'wpl help' for more.\n", stderr);
     return 2;
+}
+
+/* `wpl site ...` and `wpl history ...`, written in Lua (wpl.cli): everything after the
+ * command is passed to it. */
+static int run_cli_command(const wpl_options *opts, const char *command, int argc, char **argv) {
+    wpl_runtime *rt = wpl_runtime_new(opts);
+    if (rt == NULL) {
+        fputs("wpl: not enough memory to start\n", stderr);
+        return 1;
+    }
+    lua_State *L = wpl_lua_state(rt);
+    lua_createtable(L, argc + 1, 0);
+    lua_pushstring(L, command);
+    lua_rawseti(L, -2, 1);
+    for (int k = 0; k < argc; k++) {
+        lua_pushstring(L, argv[k]);
+        lua_rawseti(L, -2, k + 2);
+    }
+    lua_setglobal(L, "arg");
+    wpl_status status = wpl_run_string(rt, "require('wpl.cli').main(table.unpack(arg))", "=wpl");
+    if (status != WPL_OK && *wpl_last_error(rt)) fprintf(stderr, "wpl: %s\n", wpl_last_error(rt));
+    int exit_status = wpl_exit_status(rt);
+    wpl_runtime_free(rt);
+    return exit_status;
 }
 
 int main(int argc, char **argv) {
@@ -63,6 +99,10 @@ int main(int argc, char **argv) {
         if (a[0] != '-' || a[1] == '\0') {
             if (command == NULL) {
                 command = a;
+                if (strcmp(a, "site") == 0 || strcmp(a, "history") == 0) {
+                    i++; /* the rest is the subcommand's */
+                    break;
+                }
                 continue;
             }
             break; /* the recipe path: the rest belongs to the recipe */
@@ -104,6 +144,8 @@ int main(int argc, char **argv) {
         printf("wpl %s\n", wpl_version());
         return 0;
     }
+    if (strcmp(command, "site") == 0 || strcmp(command, "history") == 0)
+        return run_cli_command(&opts, command, argc - i, argv + i);
     if (strcmp(command, "run") != 0) return usage_error("unknown command '%s'", command);
     if (i >= argc) return usage_error("%s", "run: which recipe? (a path to a .lua file)");
     const char *recipe = argv[i];

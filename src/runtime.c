@@ -39,6 +39,7 @@ static const luaL_Reg c_modules[] = {
     {"wpl.http", luaopen_wpl_http},
     {"wpl.time", luaopen_wpl_time},
     {"wpl.fs", luaopen_wpl_fs},
+    {"wpl.term", luaopen_wpl_term},
     {"wpl.store", luaopen_wpl_store},
     {"wpl.crypto", luaopen_wpl_crypto},
     {NULL, NULL},

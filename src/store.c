@@ -509,6 +509,12 @@ static int no_default_path(lua_State *L) {
     return wpl_error_return(L, "no_db_path", "no database path: set WPL_DB or HOME (or pass a path)", 0, false);
 }
 
+/* store.user_id() -> the local owner of sites in this runtime (wpl_options.user_id) */
+static int store_user_id(lua_State *L) {
+    lua_pushstring(L, wpl_runtime_of(L)->user_id);
+    return 1;
+}
+
 /* store.default_path() -> path | nil, err */
 static int store_default_path(lua_State *L) {
     return push_default_path(L) ? 1 : no_default_path(L);
@@ -642,7 +648,7 @@ int luaopen_wpl_store(lua_State *L) {
     };
     static const luaL_Reg rows_meta[] = {{"__gc", rows_gc}, {"__close", rows_gc}, {NULL, NULL}};
     static const luaL_Reg funcs[] = {
-        {"open", store_open}, {"default_path", store_default_path}, {"blob", store_blob}, {"kv", store_kv},
+        {"open", store_open}, {"default_path", store_default_path}, {"user_id", store_user_id}, {"blob", store_blob}, {"kv", store_kv},
         {NULL, NULL},
     };
     luaL_newmetatable(L, DB_MT);

@@ -182,12 +182,10 @@ end
 
 -- wp.connect{url=, user=, app_password=, allow_insecure=, seo=, strict=, timeout=, retry=,
 --            headers=, optimize_images=}   (headers: sent with every request)
--- or wp.connect("name") for a site registered with `wpl site add`.
-function M.connect(opts)
+-- or wp.connect("name", {more options}) for a site registered with `wpl site add`.
+function M.connect(opts, extra)
   if type(opts) == "string" then
-    local ok, sites = pcall(require, "wpl.sites")
-    if not ok then return nil, new_error("no_registry", "the site registry is not available: " .. tostring(sites)) end
-    return sites.connect(opts)
+    return require("wpl.sites").connect(opts, extra)
   end
   opts = check_opts("connect", opts, 1)
   local url, err = M.normalize_url(opts.url, opts.allow_insecure)

@@ -45,7 +45,27 @@ local function read_head(path)
   return head
 end
 
--- upload(site, {path= | data=, filename=, mime=, alt_text=, caption=, title=, post=, description=})
+local IMAGE_TYPES = {["image/jpeg"] = true, ["image/png"] = true, ["image/webp"] = true, ["image/gif"] = true}
+
+-- Runs wpl.media.optimize on an image file unless optimize = false (per call, else per site):
+-- sized for the web, metadata dropped. Returns {data=, filename=, mime=} or nil to upload the
+-- file as it is (not an image we transform, or the optimiser declined).
+local function optimized(site, opts, mime)
+  local optimize = opts.optimize
+  if optimize == nil then optimize = site.optimize_images end
+  if optimize == false or not IMAGE_TYPES[mime] then return nil end
+  local ok, images = pcall(require, "wpl.media")
+  if not ok then return nil end
+  local out, err = images.optimize(opts.path, {max_size = opts.max_size, quality = opts.quality, format = opts.format})
+  if not out then
+    require("wpl.log").warn("uploading the image as it is: it could not be optimised", {path = opts.path, error = tostring(err)})
+    return nil
+  end
+  return out
+end
+
+-- upload(site, {path= | data=, filename=, mime=, alt_text=, caption=, title=, post=, description=,
+--               optimize=, max_size=, quality=, format=})
 function M.upload(site, opts)
   local new_error = require("wpl.wp").new_error
   if (opts.path == nil) == (opts.data == nil) then error("upload_media: give either path or data", 3) end
@@ -65,11 +85,19 @@ function M.upload(site, opts)
   if not mime then
     return nil, new_error("unknown_type", ("cannot tell the type of %s: give mime = ..."):format(source_name or "the data"))
   end
+  local data, path = opts.data, opts.path
+  if path then
+    local out = optimized(site, opts, mime)
+    if out then
+      data, path, mime = out.data, nil, out.mime
+      source_name = opts.filename or out.filename or source_name
+    end
+  end
   local filename = M.safe_filename(opts.filename or source_name, mime)
   local query = {alt_text = opts.alt_text, caption = opts.caption, title = opts.title,
                  description = opts.description, post = opts.post}
   local item, err = site:request("POST", "/wp/v2/media", {
-    body_file = opts.path, body = opts.data, content_type = mime, query = query, idempotent = false,
+    body_file = path, body = data, content_type = mime, query = query, idempotent = false,
     headers = {["Content-Disposition"] = ('attachment; filename="%s"'):format(filename)},
     timeout = opts.timeout or math.max(site.timeout, 120),
   })

@@ -1,0 +1,303 @@
+-- wpl.publish: publishing that is safe to run twice.
+--
+--   local r = assert(publish.post(site, {key = "posts/hello.md", title = "Hello", content = "..."}))
+--   print(r.action, r.id, r.link)      -- "created", then "unchanged" on the next run
+--
+-- Identity is the item's key (default: its slug, itself derived from the title) per site and
+-- post type. A known key with the same content hash sends nothing; a changed one updates the
+-- post; an unknown key whose slug WordPress already has adopts that post instead of making a
+-- duplicate. Before every create an intent row is committed and it is settled afterwards, so a
+-- run killed at any moment and started again reconciles by slug and still leaves one post per
+-- item. Images go through the media table: each is uploaded once per site.
+local db_module = require "wpl.db"
+local sites = require "wpl.sites"
+local crypto = require "wpl.crypto"
+local json = require "wpl.json"
+local fs = require "wpl.fs"
+local log = require "wpl.log"
+local errors = require "wpl.error"
+local tasks = require "wpl.tasks"
+
+local M = {}
+
+local ALL_STATUSES = {"publish", "future", "draft", "pending", "private", "trash"}
+-- A pending intent younger than this may belong to a create the server is still running.
+local RECENT_INTENT_SECONDS = 30
+
+local ACCENTS = {
+  ["à"] = "a", ["á"] = "a", ["â"] = "a", ["ã"] = "a", ["ä"] = "a", ["å"] = "a", ["æ"] = "ae", ["ç"] = "c",
+  ["è"] = "e", ["é"] = "e", ["ê"] = "e", ["ë"] = "e", ["ì"] = "i", ["í"] = "i", ["î"] = "i", ["ï"] = "i",
+  ["ñ"] = "n", ["ò"] = "o", ["ó"] = "o", ["ô"] = "o", ["õ"] = "o", ["ö"] = "o", ["ø"] = "o", ["ù"] = "u",
+  ["ú"] = "u", ["û"] = "u", ["ü"] = "u", ["ý"] = "y", ["ÿ"] = "y", ["ß"] = "ss", ["œ"] = "oe",
+}
+
+-- "Crème Brûlée!" -> "creme-brulee": lower-case ASCII words joined by '-'.
+function M.slugify(text)
+  local s = tostring(text or ""):lower():gsub("&[%w#]+;", " ")
+  s = s:gsub("[\195\197][\128-\191]", function(c) return ACCENTS[c:lower()] or ACCENTS[c] or "-" end)
+  s = s:gsub("[\128-\255]+", "-"):gsub("[^%w]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
+  return s:sub(1, 190):gsub("%-+$", "")
+end
+
+local function fail(code, message, extra)
+  local e = extra or {}
+  e.code, e.message = code, message
+  return nil, errors.new(e)
+end
+
+local function history(db, site_id, post_row_id, wp_id, action, outcome, title, detail)
+  local ok, err = db:exec([[INSERT INTO history (user_id, site_id, post_id, wp_post_id, action, outcome, title, detail, at)
+                            VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?)]],
+                          site_id, site_id, post_row_id, wp_id, action, outcome, title, detail, db_module.now())
+  if not ok then log.warn("could not record history", {error = tostring(err)}) end
+end
+
+------------------------------------------------------------------------ images
+
+-- The settings an image is transformed with before upload; part of its identity.
+local function image_transform(site, opts)
+  local optimize = opts.optimize
+  if optimize == nil then optimize = site.optimize_images end
+  if optimize == false then return {optimize = false} end
+  return {optimize = true, max_size = opts.max_size or 2048, quality = opts.quality or 82, format = opts.format or "auto"}
+end
+
+-- publish.image(site, path, opts) -> {id=, url=, uploaded = bool} | nil, err
+-- Uploads an image once per site: its identity is its bytes and the transformation.
+function M.image(site, path, opts)
+  opts = opts or {}
+  local bytes, err = fs.read(path)
+  if not bytes then return nil, err end
+  local transform = image_transform(site, opts)
+  local source_hash = crypto.hash(bytes .. "\0" .. json.encode(transform))
+  local db
+  db, err = db_module.open()
+  if not db then return nil, err end
+  local site_id
+  site_id, err = sites.id_for(site)
+  if not site_id then return nil, err end
+  local row = db:first("SELECT wp_media_id, url FROM media WHERE site_id = ? AND source_hash = ?", site_id, source_hash)
+  if row then return {id = row.wp_media_id, url = row.url, uploaded = false, source_hash = source_hash} end
+  local item
+  item, err = site:upload_media{path = path, optimize = transform.optimize, max_size = transform.max_size,
+                                quality = transform.quality, format = transform.format,
+                                alt_text = opts.alt_text, caption = opts.caption, title = opts.title}
+  if not item then return nil, err end
+  if not item.dry_run then
+    local ok
+    ok, err = db:exec([[INSERT INTO media (site_id, source_hash, wp_media_id, url, created_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (site_id, source_hash) DO NOTHING]],
+                      site_id, source_hash, item.id, item.source_url, db_module.now())
+    if not ok then return nil, err end
+  end
+  return {id = item.id, url = item.source_url, uploaded = true, source_hash = source_hash}
+end
+
+------------------------------------------------------------------------ posts
+
+-- Fields sent to WordPress, and the text whose hash says whether anything changed.
+local function prepare(site, item)
+  local fields = {}
+  for k, v in pairs(item) do
+    if k ~= "key" and k ~= "image_options" then fields[k] = v end
+  end
+  local hashed = {}
+  for k, v in pairs(fields) do hashed[k] = v end
+  if type(fields.featured_image) == "string" then
+    local image, err = M.image(site, fields.featured_image, item.image_options)
+    if not image then return nil, err end
+    fields.featured_image = image.id
+    hashed.featured_image = image.source_hash
+  end
+  return fields, crypto.hash(json.encode(hashed))
+end
+
+-- The posts of this type with the given slug, in any status. WordPress renames the slug of
+-- a trashed post to "slug__trashed", so that one is asked for too (exact matches first).
+local function find_by_slug(site, post_type, slug)
+  local route, err = site:_collection(post_type)
+  if not route then return nil, err end
+  local found
+  found, err = site:request("GET", route, {query = {slug = {slug, slug .. "__trashed"}, status = ALL_STATUSES,
+                                                    context = "edit", per_page = 100}})
+  if not found then return nil, err end
+  table.sort(found, function(a, b) return (a.slug == slug and 0 or 1) < (b.slug == slug and 0 or 1) end)
+  return found
+end
+
+-- An unclaimed post with this slug to adopt, or the first free slug to create with.
+local function claim_slug(site, db, site_id, post_type, key, slug)
+  for attempt = 1, 50 do
+    local candidate = attempt == 1 and slug or (slug .. "-" .. attempt)
+    local found, err = find_by_slug(site, post_type, candidate)
+    if not found then return nil, nil, err end
+    local post = found[1]
+    if not post then return nil, candidate end
+    local owner = db:first("SELECT source_key FROM wordpress_posts WHERE site_id = ? AND type = ? AND wp_post_id = ?",
+                           site_id, post_type, post.id)
+    if not owner or owner.source_key == key then return post, candidate end
+  end
+  return nil, nil, errors.new{code = "slug_exhausted", message = "no free slug for " .. slug}
+end
+
+local function settle(db, row_id, post, hash, state)
+  return db:exec([[UPDATE wordpress_posts SET wp_post_id = ?, slug = ?, title = ?, status = ?, link = ?, content_hash = ?,
+                     state = ?, published_at = CASE WHEN ? = 'publish' THEN coalesce(published_at, ?) ELSE published_at END,
+                     updated_at = ? WHERE id = ?]],
+                   post.id, post.slug, type(post.title) == "table" and post.title.raw or post.title, post.status, post.link,
+                   hash, state or "settled", post.status, db_module.now(), db_module.now(), row_id)
+end
+
+local function age_seconds(iso)
+  local y, mo, d, h, mi, s = tostring(iso):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+  if not y then return math.huge end
+  local t = os.time{year = y, month = mo, day = d, hour = h, min = mi, sec = s}
+  local utc_offset = os.time() - os.time(os.date("!*t"))
+  return os.time() - (t + utc_offset)
+end
+
+-- publish.post(site, item) -> {id=, link=, action = "created"|"updated"|"unchanged"} | nil, err
+-- item: the fields of site:create_post plus key (see the top of this file).
+function M.post(site, item)
+  if type(item) ~= "table" then error("publish.post: item must be a table", 2) end
+  local post_type = item.type or "post"
+  local slug = item.slug or M.slugify(item.title)
+  local key = item.key or slug
+  if type(key) ~= "string" or key == "" then
+    error("publish.post: the item needs a key, a slug or a title that gives one", 2)
+  end
+  if slug == "" then slug = "post-" .. crypto.hash(key):sub(1, 12) end
+  local db, err = db_module.open()
+  if not db then return nil, err end
+  local site_id
+  site_id, err = sites.id_for(site)
+  if not site_id then return nil, err end
+  local title = type(item.title) == "string" and item.title or key
+
+  local fields, hash = prepare(site, item)
+  if not fields then
+    history(db, site_id, nil, nil, "failed", "error", title, tostring(hash))
+    return nil, hash
+  end
+  local row = db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?", site_id, post_type, key)
+
+  -- known and settled: nothing, or an update
+  if row and row.wp_post_id and row.state ~= "pending" and row.state ~= "deleted" then
+    if row.content_hash == hash and row.state == "settled" then
+      return {id = row.wp_post_id, link = row.link, action = "unchanged"}
+    end
+    fields.slug = fields.slug or row.slug
+    local post
+    post, err = site:update_post(row.wp_post_id, fields)
+    if not post then
+      history(db, site_id, row.id, row.wp_post_id, "failed", "error", title, tostring(err))
+      return nil, err
+    end
+    if not post.dry_run then assert(settle(db, row.id, post, hash)) end
+    history(db, site_id, row.id, post.id, "updated", "ok", title, nil)
+    return {id = post.id, link = post.link, action = "updated"}
+  end
+
+  -- a pending intent from a run that stopped: give a create still running on the server time
+  if row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS then
+    tasks.sleep(1)
+  end
+  local adopt, free_slug
+  adopt, free_slug, err = claim_slug(site, db, site_id, post_type, key, (row and row.slug) or slug)
+  if not adopt and not free_slug then return nil, err end
+  fields.slug = free_slug
+  local now = db_module.now()
+  local row_id = row and row.id
+  if not row_id then
+    local changes, id_or_err = db:exec([[INSERT INTO wordpress_posts (user_id, site_id, type, source_key, slug, title, state,
+                                           created_at, updated_at)
+                                         VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, 'pending', ?, ?)]],
+                                       site_id, site_id, post_type, key, free_slug, title, now, now)
+    if not changes then return nil, id_or_err end
+    row_id = id_or_err
+  else
+    assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", free_slug, now, row_id))
+  end
+
+  local post, action
+  if adopt then
+    post, err = site:update_post(adopt.id, fields)
+    action = "updated"
+  else
+    post, err = site:create_post(fields)
+    action = "created"
+  end
+  if not post then
+    history(db, site_id, row_id, adopt and adopt.id, "failed", "error", title, tostring(err))
+    return nil, err
+  end
+  if post.dry_run then
+    db:exec("DELETE FROM wordpress_posts WHERE id = ? AND wp_post_id IS NULL", row_id)
+  else
+    assert(settle(db, row_id, post, hash))
+  end
+  history(db, site_id, row_id, post.id, adopt and "adopted" or "created", "ok", title, nil)
+  return {id = post.id, link = post.link, action = action}
+end
+
+-- The row of an item given by key or WordPress id.
+local function find_row(db, site_id, key_or_id, post_type)
+  if math.type(key_or_id) == "integer" then
+    return db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND wp_post_id = ?", site_id, key_or_id)
+  end
+  return db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?",
+                  site_id, post_type or "post", key_or_id)
+end
+
+-- publish.set_status(site, key_or_id, status, {type=}) -> {id=, status=} | nil, err
+function M.set_status(site, key_or_id, status, opts)
+  opts = opts or {}
+  local db = assert(db_module.open())
+  local site_id = assert(sites.id_for(site))
+  local row = find_row(db, site_id, key_or_id, opts.type)
+  local wp_id = row and row.wp_post_id or (math.type(key_or_id) == "integer" and key_or_id)
+  if not wp_id then return fail("unknown_item", ("no published item '%s' on this site"):format(tostring(key_or_id))) end
+  local post, err = site:update_post(wp_id, {status = status, type = row and row.type or opts.type})
+  if not post then
+    history(db, site_id, row and row.id, wp_id, "failed", "error", row and row.title, tostring(err))
+    return nil, err
+  end
+  if row then
+    db:exec("UPDATE wordpress_posts SET status = ?, state = 'settled', updated_at = ? WHERE id = ?", post.status, db_module.now(), row.id)
+  end
+  history(db, site_id, row and row.id, wp_id, "status_changed", "ok", row and row.title, "to " .. tostring(post.status))
+  return {id = wp_id, status = post.status}
+end
+
+-- publish.delete(site, key_or_id, {force = bool, type=}) -> true | nil, err. Trashing keeps
+-- the record (marked trashed); force deletes the post for good (marked deleted).
+function M.delete(site, key_or_id, opts)
+  opts = opts or {}
+  local db = assert(db_module.open())
+  local site_id = assert(sites.id_for(site))
+  local row = find_row(db, site_id, key_or_id, opts.type)
+  local wp_id = row and row.wp_post_id or (math.type(key_or_id) == "integer" and key_or_id)
+  if not wp_id then return fail("unknown_item", ("no published item '%s' on this site"):format(tostring(key_or_id))) end
+  local _, err = site:delete_post(wp_id, {force = opts.force, type = row and row.type or opts.type})
+  if err then
+    history(db, site_id, row and row.id, wp_id, "failed", "error", row and row.title, tostring(err))
+    return nil, err
+  end
+  local state = opts.force and "deleted" or "trashed"
+  if row then
+    db:exec("UPDATE wordpress_posts SET state = ?, status = ?, updated_at = ? WHERE id = ?",
+            state, opts.force and "deleted" or "trash", db_module.now(), row.id)
+  end
+  history(db, site_id, row and row.id, wp_id, state, "ok", row and row.title, nil)
+  return true
+end
+
+-- publish.known(site, post_type) -> rows of the items published to site (for pruning)
+function M.known(site, post_type)
+  local db = assert(db_module.open())
+  local site_id = assert(sites.id_for(site))
+  return assert(db_module.rows(db, "SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? ORDER BY id",
+                               site_id, post_type or "post"))
+end
+
+return M
