@@ -292,6 +292,235 @@ function M.delete(site, key_or_id, opts)
   return true
 end
 
+------------------------------------------------------------------------ many at once
+
+local function terms_of(items)
+  local jobs, seen = {}, {}
+  for _, item in ipairs(items) do
+    for _, tax in ipairs({"categories", "tags"}) do
+      local list = item[tax]
+      if type(list) ~= "table" then list = {list} end
+      for _, name in ipairs(list) do
+        local k = tax .. "\0" .. tostring(name)
+        if type(name) == "string" and not seen[k] then
+          seen[k] = true
+          jobs[#jobs + 1] = {taxonomy = tax, name = name}
+        end
+      end
+    end
+  end
+  return jobs
+end
+
+local function chunked(list, size)
+  local chunks = {}
+  for first = 1, #list, size do
+    local c = {}
+    for i = first, math.min(first + size - 1, #list) do c[#c + 1] = list[i] end
+    chunks[#chunks + 1] = c
+  end
+  return chunks
+end
+
+-- publish.many(site, items, {on_item = function(result)}) -> results, counts
+-- Publishes a set with the rules of publish.post, as fast as the server allows: terms are
+-- resolved once for the whole set, each distinct image is uploaded once (in parallel),
+-- unknown slugs are looked up 50 at a time, and creates and updates go through /batch/v1
+-- (several batches in flight). results[i] = {key=, id=, link=, action=, error=} in the
+-- order of items; an item that fails does not stop the others.
+function M.many(site, items, opts)
+  opts = opts or {}
+  local db = assert(db_module.open())
+  local site_id = assert(sites.id_for(site))
+  local results, counts = {}, {created = 0, updated = 0, unchanged = 0, failed = 0}
+  local function done(i, result)
+    results[i] = result
+    counts[result.action] = counts[result.action] + 1
+    if opts.on_item then opts.on_item(result, items[i], i) end
+  end
+  local function failed(i, entry, err)
+    history(db, site_id, entry and entry.row_id, entry and entry.wp_id, "failed", "error", entry and entry.title, tostring(err))
+    done(i, {key = entry and entry.key, action = "failed", error = err})
+  end
+
+  -- identities
+  local entries, keys_seen = {}, {}
+  for i, item in ipairs(items) do
+    local slug = item.slug or M.slugify(item.title)
+    local key = item.key or slug
+    if type(key) ~= "string" or key == "" then
+      failed(i, nil, errors.new{code = "invalid_item", message = ("item %d needs a key, a slug or a title"):format(i)})
+    else
+      local post_type = item.type or "post"
+      if slug == "" then slug = "post-" .. crypto.hash(key):sub(1, 12) end
+      local e = {index = i, item = item, key = key, slug = slug, type = post_type,
+                 title = type(item.title) == "string" and item.title or key}
+      if keys_seen[post_type .. "\0" .. key] then
+        failed(i, e, errors.new{code = "duplicate_key", message = ("key '%s' appears twice in the set"):format(key)})
+      else
+        keys_seen[post_type .. "\0" .. key] = true
+        entries[#entries + 1] = e
+      end
+    end
+  end
+
+  -- terms, once for the whole set (site:category/tag cache and single-flight)
+  local term_errors = {}
+  tasks.map(terms_of(items), function(job)
+    local id, err = site:term(job.taxonomy, job.name)
+    if not id then term_errors[job.taxonomy .. "\0" .. job.name] = err end
+  end)
+
+  -- images, each distinct one once, in parallel
+  local images, image_list = {}, {}
+  for _, e in ipairs(entries) do
+    local path = e.item.featured_image
+    if type(path) == "string" and images[path] == nil then
+      images[path] = false
+      image_list[#image_list + 1] = {path = path, options = e.item.image_options}
+    end
+  end
+  tasks.map(image_list, function(img)
+    local image, err = M.image(site, img.path, img.options)
+    images[img.path] = image or {error = err}
+  end)
+
+  -- fields, hashes and what is known locally
+  local unknown = {}
+  for _, e in ipairs(entries) do
+    local fields, hashed = {}, {}
+    for k, v in pairs(e.item) do
+      if k ~= "key" and k ~= "image_options" then fields[k], hashed[k] = v, v end
+    end
+    local problem
+    for _, tax in ipairs({"categories", "tags"}) do
+      local list = type(fields[tax]) == "table" and fields[tax] or {fields[tax]}
+      for _, name in ipairs(list) do problem = problem or term_errors[tax .. "\0" .. tostring(name)] end
+    end
+    if type(fields.featured_image) == "string" then
+      local image = images[fields.featured_image]
+      if image.error then problem = problem or image.error
+      else fields.featured_image, hashed.featured_image = image.id, image.source_hash end
+    end
+    if problem then
+      e.finished = true
+      failed(e.index, e, problem)
+    else
+      e.fields, e.hash = fields, crypto.hash(json.encode(hashed))
+      local row = db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?", site_id, e.type, e.key)
+      e.row_id = row and row.id
+      if row and row.wp_post_id and row.state ~= "pending" and row.state ~= "deleted" then
+        e.wp_id = row.wp_post_id
+        if row.content_hash == e.hash and row.state == "settled" then
+          e.finished = true -- nothing to send
+          done(e.index, {key = e.key, id = row.wp_post_id, link = row.link, action = "unchanged"})
+        else
+          e.fields.slug = e.fields.slug or row.slug
+          e.action = "updated"
+        end
+      else
+        if row and row.slug then e.slug = row.slug end
+        e.recent_intent = row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS
+        unknown[#unknown + 1] = e
+      end
+    end
+  end
+
+  -- unknown keys: adopt what WordPress has under the slug, else create with a free slug
+  for _, e in ipairs(unknown) do
+    if e.recent_intent then tasks.sleep(1) break end
+  end
+  local by_type = {}
+  for _, e in ipairs(unknown) do
+    by_type[e.type] = by_type[e.type] or {}
+    table.insert(by_type[e.type], e)
+  end
+  for post_type, list in pairs(by_type) do
+    local route = site:_collection(post_type)
+    local found_by_slug = {}
+    tasks.map(chunked(list, 50), function(chunk)
+      local slugs = {}
+      for _, e in ipairs(chunk) do
+        slugs[#slugs + 1] = e.slug
+        slugs[#slugs + 1] = e.slug .. "__trashed"
+      end
+      local found = site:request("GET", route, {query = {slug = slugs, status = ALL_STATUSES, context = "edit", per_page = 100}})
+      for _, p in ipairs(found or {}) do
+        local base = p.slug:gsub("__trashed$", "")
+        if not found_by_slug[base] or p.slug == base then found_by_slug[base] = p end
+      end
+    end)
+    for _, e in ipairs(list) do
+      local post = found_by_slug[e.slug]
+      local owner = post and db:first("SELECT source_key FROM wordpress_posts WHERE site_id = ? AND type = ? AND wp_post_id = ?",
+                                      site_id, post_type, post.id)
+      if post and (not owner or owner.source_key == e.key) then
+        e.wp_id, e.action = post.id, "updated"
+        e.fields.slug = e.slug
+      elseif post then -- taken by another item: find a free one, one by one (rare)
+        local adopt, free_slug, err = claim_slug(site, db, site_id, post_type, e.key, e.slug)
+        if adopt then e.wp_id, e.action = adopt.id, "updated"
+        elseif free_slug then e.action = "created"
+        else e.finished = true; failed(e.index, e, err) end
+        e.fields.slug = free_slug
+      else
+        e.action, e.fields.slug = "created", e.slug
+      end
+    end
+  end
+
+  -- intent rows before anything is sent (one transaction)
+  local now = db_module.now()
+  local to_send = {}
+  assert(db:transaction(function()
+    for _, e in ipairs(entries) do
+      if not e.finished and e.action then
+        if e.action == "created" or not e.row_id then
+          if e.row_id then
+            assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", e.fields.slug, now, e.row_id))
+          else
+            local _, id = assert(db:exec([[INSERT INTO wordpress_posts (user_id, site_id, type, source_key, slug, title, state, created_at, updated_at)
+                                     VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, 'pending', ?, ?)]],
+                                   site_id, site_id, e.type, e.key, e.fields.slug, e.title, now, now))
+            e.row_id = id
+          end
+        end
+        to_send[#to_send + 1] = e
+      end
+    end
+  end))
+
+  -- the requests: REST bodies (terms and images are ids by now)
+  local requests, sendable = {}, {}
+  for _, e in ipairs(to_send) do
+    local route = site:_collection(e.type)
+    local body, meta_key, meta_value = site:_post_body(e.fields)
+    if not body then
+      failed(e.index, e, meta_key)
+    else
+      e.meta_key, e.meta_value = meta_key, meta_value
+      sendable[#sendable + 1] = e
+      requests[#requests + 1] = {method = "POST", path = (e.wp_id and (route .. "/" .. e.wp_id) or route) .. "?context=edit",
+                                 body = body}
+    end
+  end
+  local answers = #requests > 0 and assert(site:batch(requests)) or {}
+  for n, e in ipairs(sendable) do
+    local answer = answers[n]
+    local post = answer and answer.ok and answer.body
+    local ok, merr = true, nil
+    if post then ok, merr = site:_check_meta(post, e.meta_key, e.meta_value) end
+    if post and ok then
+      if not post.dry_run then assert(settle(db, e.row_id, post, e.hash)) end
+      history(db, site_id, e.row_id, post.id, e.action, "ok", e.title, nil)
+      done(e.index, {key = e.key, id = post.id, link = post.link, action = e.action})
+    else
+      failed(e.index, e, merr or (answer and answer.error) or "no answer")
+    end
+  end
+  return results, counts
+end
+
 -- publish.known(site, post_type) -> rows of the items published to site (for pruning)
 function M.known(site, post_type)
   local db = assert(db_module.open())

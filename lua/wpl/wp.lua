@@ -647,7 +647,9 @@ end
 
 -- site:batch{{method=, path=, body=, headers=}, ...} -> results | nil, err
 -- One result {status=, body=, ok=, error=} per request, in order. Uses /batch/v1 in chunks
--- of the site's limit, or single requests where the site has no batch endpoint.
+-- of the site's limit, several chunks in flight at once, or concurrent single requests where
+-- the site has no batch endpoint. A chunk that fails as a whole (say, a timeout) gives each of
+-- its requests that error (with outcome_unknown when it may have been applied).
 function Site:batch(requests)
   requests = check_opts("batch", requests, 2)
   for i, r in ipairs(requests) do
@@ -662,37 +664,42 @@ function Site:batch(requests)
   if limit == nil then return nil, err end
   local results = {}
   if limit == false then
-    for i, r in ipairs(requests) do
+    tasks.map(requests, function(r, i)
       local path, q = r.path:match("^([^?]*)%??(.*)$")
       local query = {}
       for k, v in q:gmatch("([^&=]+)=([^&]*)") do query[k] = v end
       local data, rerr = self:request(r.method, path, {body = r.body, headers = r.headers, query = query})
       results[i] = data and {status = 200, body = data, ok = true}
                    or {status = rerr.status or 0, ok = false, error = rerr, body = nil}
-    end
+    end)
     return results
   end
+  local chunks = {}
   for first = 1, #requests, limit do
-    local chunk = {}
+    local list = {}
     for i = first, math.min(first + limit - 1, #requests) do
       local r = requests[i]
-      chunk[#chunk + 1] = {method = r.method, path = r.path, body = r.body, headers = r.headers}
+      list[#list + 1] = {method = r.method, path = r.path, body = r.body, headers = r.headers}
     end
-    local data, berr = self:request("POST", "/batch/v1", {body = {validation = "normal", requests = chunk},
+    chunks[#chunks + 1] = {first = first, requests = list}
+  end
+  tasks.map(chunks, function(chunk)
+    local data, berr = self:request("POST", "/batch/v1", {body = {validation = "normal", requests = chunk.requests},
                                                            idempotent = false})
-    if not data then return nil, berr end
-    local responses = data.responses or {}
-    for j = 1, #chunk do
+    local responses = data and data.responses or {}
+    for j = 1, #chunk.requests do
       local item = responses[j]
-      if not item then
-        results[first + j - 1] = batch_result(0, nil)
+      if not data then
+        results[chunk.first + j - 1] = {status = berr.status or 0, ok = false, error = berr}
+      elseif not item then
+        results[chunk.first + j - 1] = batch_result(0, nil)
       else
         -- a failed validation comes back as {body = {code=...}, status = 400}
         local status = item.status or (item.body and item.body.data and item.body.data.status) or 200
-        results[first + j - 1] = batch_result(math.tointeger(status) or 0, item.body)
+        results[chunk.first + j - 1] = batch_result(math.tointeger(status) or 0, item.body)
       end
     end
-  end
+  end)
   return results
 end
 
