@@ -30,6 +30,7 @@ typedef struct http_state {
     CURLM *multi;
     int in_flight;
     int max_in_flight;
+    unsigned long recorded; /* requests written to $WPL_HTTP_RECORD so far */
     xfer *queue_head, *queue_tail;
 } http_state;
 
@@ -787,6 +788,33 @@ static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const ch
     return x;
 }
 
+/* Writes a curl config file for the request into the folder $WPL_HTTP_RECORD (benchmarks
+ * replay wpl's own requests with `curl -K`). Development aid: the files hold credentials. */
+static void record_request(http_state *st, const request *r, const char *url, const struct curl_slist *headers) {
+    const char *dir = getenv("WPL_HTTP_RECORD");
+    if (dir == NULL || *dir == '\0') return;
+    unsigned long n = ++st->recorded;
+    char path[4096], body_path[4096];
+    snprintf(path, sizeof path, "%s/%06lu.curl", dir, n);
+    snprintf(body_path, sizeof body_path, "%s/%06lu.body", dir, n);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) return;
+    fprintf(f, "url = \"%s\"\nrequest = \"%s\"\nsilent\noutput = \"/dev/null\"\n", url, r->method);
+    for (const struct curl_slist *h = headers; h; h = h->next) fprintf(f, "header = \"%s\"\n", h->data);
+    if (r->user) fprintf(f, "user = \"%s:%s\"\n", r->user, r->password);
+    if (r->body_file) {
+        fprintf(f, "data-binary = \"@%s\"\n", r->body_file);
+    } else if (r->body) {
+        FILE *b = fopen(body_path, "wb");
+        if (b) {
+            fwrite(r->body, 1, r->body_len, b);
+            fclose(b);
+            fprintf(f, "data-binary = \"@%s\"\n", body_path);
+        }
+    }
+    fclose(f);
+}
+
 /* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
  *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
  *   -> {status=, headers=, body=, url=, elapsed=, new_connection=} | nil, err
@@ -807,6 +835,7 @@ static int http_request(lua_State *L) {
         x->done = true;
         return finish_request(L, x);
     }
+    record_request(st, &r, url, x->request_headers);
     submit(L, st, x, x_index);
     if (running_in_task(L)) {
         x->for_task = true;
