@@ -69,6 +69,21 @@ typedef struct wpl_options {
     /* Non-zero: no write request (anything but GET, HEAD, OPTIONS) leaves the process; each
      * is logged instead and answered with a stand-in response. */
     int dry_run;
+
+    /* Limits for running code you do not trust (0 = none). Going over max_memory gives the
+     * recipe a Lua memory error; over time_limit (wall seconds of one run, HTTP waits
+     * included) or max_instructions it gets an error that pcall cannot swallow. The host
+     * survives either way and may run again. */
+    size_t max_memory;
+    double time_limit;
+    unsigned long long max_instructions;
+
+    /* Non-zero: no os.execute, io.popen, package.loadlib, debug library or binary chunks;
+     * files only under allowed_roots (default: the folder of the file being run); HTTP only
+     * to the registered sites' hosts and allowed_hosts. Both lists end with NULL. */
+    int sandbox;
+    const char *const *allowed_roots;
+    const char *const *allowed_hosts;
 } wpl_options;
 
 /* Fills opts with the defaults. Call it before setting fields, so that fields added in

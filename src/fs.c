@@ -87,6 +87,7 @@ static int fs_extension(lua_State *L) {
 /* fs.realpath(p) -> absolute path with links resolved | nil, err */
 static int fs_realpath(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, false);
     char resolved[PATH_MAX];
     if (realpath(p, resolved) == NULL) return io_error(L, "resolve", p);
     lua_pushstring(L, resolved);
@@ -101,6 +102,7 @@ static int fs_within(lua_State *L) {
     char real_root[PATH_MAX], real_path[PATH_MAX];
     if (realpath(root, real_root) == NULL) return io_error(L, "resolve", root);
     const char *full = path[0] == '/' ? path : lua_pushfstring(L, "%s/%s", root, path);
+    wpl_sandbox_check_path(L, full, false);
     if (realpath(full, real_path) == NULL) return io_error(L, "find", path);
     size_t n = strlen(real_root);
     bool inside = strncmp(real_path, real_root, n) == 0 && (real_path[n] == '/' || real_path[n] == '\0' || n == 1);
@@ -116,6 +118,7 @@ static int fs_within(lua_State *L) {
 /* fs.stat(p) -> {type = "file"|"directory"|"other", size=, mtime=, mode=} | nil, err */
 static int fs_stat(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, false);
     struct stat sb;
     if (stat(p, &sb) != 0) return io_error(L, "stat", p);
     lua_createtable(L, 0, 4);
@@ -132,12 +135,14 @@ static int fs_stat(lua_State *L) {
 
 static int fs_exists(lua_State *L) {
     struct stat sb;
+    wpl_sandbox_check_path(L, luaL_checkstring(L, 1), false);
     lua_pushboolean(L, stat(luaL_checkstring(L, 1), &sb) == 0);
     return 1;
 }
 
 static int fs_is_dir(lua_State *L) {
     struct stat sb;
+    wpl_sandbox_check_path(L, luaL_checkstring(L, 1), false);
     lua_pushboolean(L, stat(luaL_checkstring(L, 1), &sb) == 0 && S_ISDIR(sb.st_mode));
     return 1;
 }
@@ -145,6 +150,7 @@ static int fs_is_dir(lua_State *L) {
 /* fs.mtime(p) -> seconds since the epoch (float) | nil, err */
 static int fs_mtime(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, false);
     struct stat sb;
     if (stat(p, &sb) != 0) return io_error(L, "stat", p);
     lua_pushnumber(L, (lua_Number)sb.st_mtim.tv_sec + (lua_Number)sb.st_mtim.tv_nsec / 1e9);
@@ -179,6 +185,7 @@ static open_file *new_open_file(lua_State *L) {
 /* fs.read(path [, max_bytes]) -> contents | nil, err */
 static int fs_read(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, false);
     lua_Integer max = luaL_optinteger(L, 2, 1LL << 30);
     open_file *of = new_open_file(L);
     of->f = fopen(p, "rb");
@@ -210,6 +217,7 @@ static int fs_read(lua_State *L) {
  * flushed to disk, then renamed over path, so a crash never leaves a half-written file. */
 static int fs_write(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, true);
     size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
     const char *tmp = lua_pushfstring(L, "%s.wpl-tmp-%d", p, (int)getpid());
@@ -242,6 +250,7 @@ static int fs_write(lua_State *L) {
 static int fs_mkdir(lua_State *L) {
     size_t len;
     const char *p = luaL_checklstring(L, 1, &len);
+    wpl_sandbox_check_path(L, p, true);
     char *copy = lua_newuserdatauv(L, len + 1, 0);
     memcpy(copy, p, len + 1);
     for (char *c = copy + 1; ; c++) {
@@ -264,6 +273,7 @@ static int fs_mkdir(lua_State *L) {
 
 static int fs_remove(lua_State *L) {
     const char *p = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, p, true);
     if (remove(p) != 0) return io_error(L, "remove", p);
     lua_pushboolean(L, 1);
     return 1;
@@ -362,6 +372,7 @@ static int list_dir(lister *ls, const char *root, const char *rel, int depth) {
  *   '/', the whole path relative to dir. */
 static int fs_list(lua_State *L) {
     const char *root = luaL_checkstring(L, 1);
+    wpl_sandbox_check_path(L, root, false);
     lister ls = {L, 0, 0, NULL, false, false, false, false};
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);

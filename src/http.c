@@ -284,7 +284,10 @@ static void drive(lua_State *L, http_state *st, int wait_ms) {
 }
 
 static void run_until_done(lua_State *L, http_state *st, xfer *x) {
-    while (!x->done) drive(L, st, 1000);
+    while (!x->done) {
+        drive(L, st, 200);
+        wpl_check_deadline(L); /* a run's time limit covers its waits */
+    }
 }
 
 /* ---------------------------------------------------------------- request options */
@@ -712,11 +715,16 @@ static int dry_run_response(lua_State *L, const request *r, const char *url) {
     return 1;
 }
 
-/* http.dry_run([on]) -> whether writes are held back; sets it when on is given */
+/* http.dry_run([true]) -> whether writes are held back; http.dry_run(true) turns it on.
+ * It cannot be turned off from Lua: a recipe may not undo the --dry-run its user asked for. */
 static int http_dry_run(lua_State *L) {
     wpl_runtime *rt = wpl_runtime_of(L);
-    lua_pushboolean(L, rt->dry_run);
-    if (!lua_isnoneornil(L, 1)) rt->dry_run = lua_toboolean(L, 1);
+    bool was = rt->dry_run;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_argcheck(L, lua_toboolean(L, 1), 1, "dry run can only be turned on");
+        rt->dry_run = true;
+    }
+    lua_pushboolean(L, was);
     return 1;
 }
 
@@ -827,6 +835,7 @@ static int http_request(lua_State *L) {
     request r = {0};
     read_request(L, 1, &r);
     const char *url = build_url(L, 1, r.url); /* anchored on the stack */
+    wpl_sandbox_check_url(L, url);
     protect_credentials(L, &r);
     if (wpl_runtime_of(L)->dry_run && is_write(r.method)) return dry_run_response(L, &r, url);
     xfer *x = prepare_transfer(L, 1, &r, url);
@@ -855,6 +864,7 @@ static int http_poll(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, DONE_KEY);
     if (lua_rawlen(L, -1) == 0 && (st->in_flight > 0 || st->queue_head))
         drive(L, st, timeout > 0 ? (int)(timeout * 1000) : 0);
+    wpl_check_deadline(L);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, DONE_KEY);
     return 1;

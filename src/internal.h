@@ -22,7 +22,39 @@ struct wpl_runtime {
     void *log_userdata;
     char **secrets;  /* strings redacted from every log line */
     size_t secret_count, secret_cap;
+
+    /* limits (sandbox.c) */
+    size_t memory_used, max_memory;
+    double time_limit, deadline;          /* deadline: monotonic seconds, 0 = none */
+    unsigned long long max_instructions, instructions;
+    bool limit_hit;                       /* set once a limit is exceeded in this run */
+    char limit_message[128];
+
+    /* sandbox (sandbox.c) */
+    bool sandbox;
+    bool default_roots;                   /* no roots given: each run file's folder */
+    char **roots;                         /* real paths */
+    size_t root_count;
+    char **hosts;                         /* lower case */
+    size_t host_count;
 };
+
+/* Limits and sandbox (sandbox.c). */
+void *wpl_allocator(void *ud, void *ptr, size_t osize, size_t nsize);
+void wpl_limits_begin_run(wpl_runtime *rt);
+void wpl_limits_end_run(wpl_runtime *rt);
+/* Raises the limit error when the run's time is up (for C code that waits). */
+void wpl_check_deadline(lua_State *L);
+bool wpl_sandbox_setup(wpl_runtime *rt, const wpl_options *opts);
+void wpl_sandbox_apply(lua_State *L);
+void wpl_sandbox_set_package_path(lua_State *L);
+void wpl_sandbox_add_root(wpl_runtime *rt, const char *path);
+void wpl_sandbox_allow_host(wpl_runtime *rt, const char *host);
+/* In sandbox mode: raises unless path (to read, or to write/create) lies under a root. */
+void wpl_sandbox_check_path(lua_State *L, const char *path, bool write);
+/* In sandbox mode: raises unless the URL's host is allowed. */
+void wpl_sandbox_check_url(lua_State *L, const char *url);
+void wpl_sandbox_free(wpl_runtime *rt);
 
 /* The runtime that owns L (any thread/coroutine of it). */
 wpl_runtime *wpl_runtime_of(lua_State *L);
@@ -55,6 +87,7 @@ int luaopen_wpl_fs(lua_State *L);
 int luaopen_wpl_term(lua_State *L);
 int luaopen_wpl_store(lua_State *L);
 int luaopen_wpl_crypto(lua_State *L);
+int luaopen_wpl_markdown(lua_State *L);
 
 /* Paths (store.c, shared with crypto.c). Pushes $<xdg_var>/<rel> when that variable holds
  * an absolute path, else $HOME/<home_default>/<rel>; false (nothing pushed) without HOME. */

@@ -35,6 +35,13 @@ static void print_help(FILE *out) {
           "  -v, --verbose          log more (debug level: every HTTP request)\n"
           "  -q, --quiet            log only errors\n"
           "      --log-format FMT   'text' (default) or 'json' (one object per line)\n"
+          "      --max-memory SIZE  memory limit for the recipe (e.g. 64M, 1G)\n"
+          "      --timeout TIME     time limit for the run, HTTP waits included (30s, 5m, 1h)\n"
+          "      --sandbox          for recipes you did not write: no processes, no native\n"
+          "                         modules, files only in the recipe's folder (or --allow-dir),\n"
+          "                         HTTP only to registered sites (or --allow-host)\n"
+          "      --allow-dir DIR    with --sandbox: another folder the recipe may use\n"
+          "      --allow-host HOST  with --sandbox: another host the recipe may reach\n"
           "      --dry-run          send no write request to any site: print what would be\n"
           "                         written instead (also accepted after RECIPE)\n"
           "  -h, --help             show this help\n"
@@ -48,6 +55,30 @@ static void print_help(FILE *out) {
           "Example:\n"
           "  wpl run recipes/demo.lua\n",
           out);
+}
+
+/* "64M" -> bytes; 0 when it is not a size */
+static size_t parse_size(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    double unit = 1;
+    if (*end == 'k' || *end == 'K') unit = 1024, end++;
+    else if (*end == 'm' || *end == 'M') unit = 1024.0 * 1024, end++;
+    else if (*end == 'g' || *end == 'G') unit = 1024.0 * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (end == s || *end != '\0' || v <= 0) return 0;
+    return (size_t)(v * unit);
+}
+
+/* "30s", "5m", "1h", "2.5" (seconds) -> seconds; 0 when it is not a duration */
+static double parse_duration(const char *s) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0) return 0;
+    if (*end == 's') end++;
+    else if (*end == 'm') v *= 60, end++;
+    else if (*end == 'h') v *= 3600, end++;
+    return *end == '\0' ? v : 0;
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -88,6 +119,11 @@ int main(int argc, char **argv) {
     wpl_options_init(&opts);
     int verbose = 0;
     bool quiet = false;
+    /* --allow-dir / --allow-host values, NULL-terminated (at most one per argument) */
+    const char *roots[argc + 1], *hosts[argc + 1];
+    memset(roots, 0, sizeof roots);
+    memset(hosts, 0, sizeof hosts);
+    int root_count = 0, host_count = 0;
     const char *command = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -114,6 +150,20 @@ int main(int argc, char **argv) {
             verbose++;
         } else if (a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
             verbose += (int)strlen(a + 1);
+        } else if (strcmp(a, "--sandbox") == 0) {
+            opts.sandbox = 1;
+        } else if (strcmp(a, "--max-memory") == 0 || strcmp(a, "--timeout") == 0 || strcmp(a, "--allow-dir") == 0 ||
+                   strcmp(a, "--allow-host") == 0 || strcmp(a, "--max-instructions") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            if (v == NULL) return usage_error("%s needs a value", a);
+            if (strcmp(a, "--max-memory") == 0 && (opts.max_memory = parse_size(v)) == 0)
+                return usage_error("--max-memory takes a size like 64M, not '%s'", v);
+            if (strcmp(a, "--timeout") == 0 && (opts.time_limit = parse_duration(v)) == 0)
+                return usage_error("--timeout takes a duration like 30s or 5m, not '%s'", v);
+            if (strcmp(a, "--max-instructions") == 0 && (opts.max_instructions = strtoull(v, NULL, 10)) == 0)
+                return usage_error("--max-instructions takes a positive number, not '%s'", v);
+            if (strcmp(a, "--allow-dir") == 0) roots[root_count++] = v;
+            if (strcmp(a, "--allow-host") == 0) hosts[host_count++] = v;
         } else if (strcmp(a, "--dry-run") == 0) {
             /* handled below, wherever it stands */
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -133,6 +183,9 @@ int main(int argc, char **argv) {
     for (int k = 1; k < argc; k++)
         if (strcmp(argv[k], "--dry-run") == 0) opts.dry_run = 1;
     if (quiet && verbose) return usage_error("%s", "--quiet and --verbose contradict each other");
+    if ((root_count || host_count) && !opts.sandbox) return usage_error("%s", "--allow-dir and --allow-host go with --sandbox");
+    if (root_count) opts.allowed_roots = roots;
+    if (host_count) opts.allowed_hosts = hosts;
     opts.log_level = quiet ? WPL_LOG_ERROR : verbose ? WPL_LOG_DEBUG : WPL_LOG_INFO;
 
     if (command == NULL) return usage_error("%s", "no command given");

@@ -1,6 +1,7 @@
 /* The runtime: one Lua state with the wpl modules, and the protected-call edge where
  * errors are turned into one message with a traceback (as lua.c does). */
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,30 @@ static const luaL_Reg c_modules[] = {
     {"wpl.term", luaopen_wpl_term},
     {"wpl.store", luaopen_wpl_store},
     {"wpl.crypto", luaopen_wpl_crypto},
+    {"wpl.markdown", luaopen_wpl_markdown},
     {NULL, NULL},
 };
+
+static int panic_handler(lua_State *L) {
+    fprintf(stderr, "wpl: unprotected error: %s\n", lua_tostring(L, -1));
+    return 0;
+}
+
+/* In sandbox mode HTTP may reach the registered sites: their hosts are read here, by trusted
+ * code, before any recipe runs (the database is opened read-only, and only if it exists). */
+static const char registered_hosts_chunk[] =
+    "local store = require 'wpl.store'\n"
+    "local path = store.default_path()\n"
+    "local f = path and io.open(path, 'rb')\n"
+    "if not f then return {} end\n"
+    "f:close()\n"
+    "local db = store.open(path, {readonly = true})\n"
+    "if not db then return {} end\n"
+    "local hosts = {}\n"
+    "local ok, rows = pcall(require('wpl.db').rows, db, 'SELECT site_url FROM wordpress_sites WHERE user_id = ? AND is_active = 1', store.user_id())\n"
+    "for _, r in ipairs(ok and rows or {}) do hosts[#hosts + 1] = r.site_url:match('^%a+://([^/:]+)') end\n"
+    "db:close()\n"
+    "return hosts\n";
 
 static int open_runtime(lua_State *L) {
     wpl_runtime *rt = lua_touserdata(L, 1);
@@ -55,6 +78,19 @@ static int open_runtime(lua_State *L) {
     }
     lua_pop(L, 1);
     wpl_loader_install(L, rt->lua_path);
+    if (rt->sandbox) {
+        if (luaL_loadbufferx(L, registered_hosts_chunk, sizeof registered_hosts_chunk - 1, "=sandbox", "t") == LUA_OK &&
+            lua_pcall(L, 0, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+            for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+                wpl_sandbox_allow_host(rt, lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_settop(L, 1);
+        wpl_sandbox_apply(L);
+    }
+    if (rt->time_limit > 0 || rt->max_instructions) wpl_limits_end_run(rt); /* installs the hook */
     return 0;
 }
 
@@ -73,12 +109,17 @@ wpl_runtime *wpl_runtime_new(const wpl_options *opts) {
     rt->user_id = dup_or_null(opts->user_id ? opts->user_id : "default");
     rt->ca_bundle = dup_or_null(opts->ca_bundle);
     rt->dry_run = opts->dry_run != 0;
+    rt->max_memory = opts->max_memory;
+    rt->time_limit = opts->time_limit > 0 ? opts->time_limit : 0;
+    rt->max_instructions = opts->max_instructions;
+    rt->default_roots = opts->allowed_roots == NULL;
     rt->log_level = opts->log_level;
     rt->log_format = opts->log_format;
     rt->log_sink = opts->log_sink;
     rt->log_userdata = opts->log_userdata;
     rt->last_error = dup_or_null("");
-    rt->L = luaL_newstate();
+    rt->L = wpl_sandbox_setup(rt, opts) ? lua_newstate(wpl_allocator, rt) : NULL;
+    if (rt->L) lua_atpanic(rt->L, panic_handler);
     if (rt->L == NULL || rt->user_id == NULL || rt->last_error == NULL ||
         (lua_path && !rt->lua_path) || (opts->db_path && !rt->db_path) ||
         (opts->ca_bundle && !rt->ca_bundle)) {
@@ -105,6 +146,7 @@ void wpl_runtime_free(wpl_runtime *rt) {
     free(rt->db_path);
     free(rt->user_id);
     free(rt->ca_bundle);
+    wpl_sandbox_free(rt);
     free(rt);
 }
 
@@ -153,6 +195,11 @@ static int message_handler(lua_State *L) {
 
 static wpl_status finish_call(wpl_runtime *rt, int status) {
     lua_State *L = rt->L;
+    wpl_limits_end_run(rt);
+    if (status == LUA_ERRMEM && rt->max_memory) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "memory limit of %d KiB exceeded", (int)(rt->max_memory / 1024));
+    }
     if (status == LUA_OK) {
         set_last_error(rt, "");
         rt->exit_status = 0;
@@ -166,6 +213,7 @@ static wpl_status finish_call(wpl_runtime *rt, int status) {
 
 static wpl_status call_chunk(wpl_runtime *rt, int nargs) {
     lua_State *L = rt->L;
+    wpl_limits_begin_run(rt);
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, message_handler);
     lua_insert(L, base);
@@ -239,6 +287,13 @@ static int prepare_file_run(lua_State *L) {
 wpl_status wpl_run_file(wpl_runtime *rt, const char *path, int argc, const char *const *argv) {
     if (rt == NULL || path == NULL || argc < 0 || (argc > 0 && argv == NULL)) return WPL_ERR_USAGE;
     lua_State *L = rt->L;
+    if (rt->sandbox && rt->default_roots) { /* the recipe's folder */
+        const char *slash = strrchr(path, '/');
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+        wpl_sandbox_add_root(rt, dir);
+        wpl_sandbox_set_package_path(L);
+    }
     int base = lua_gettop(L);
     lua_pushcfunction(L, prepare_file_run);
     lua_pushlightuserdata(L, (void *)path);

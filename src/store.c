@@ -571,6 +571,8 @@ static int store_open(lua_State *L) {
     if (lua_isnil(L, 1)) {
         if (!push_default_path(L)) return no_default_path(L);
         lua_replace(L, 1);
+    } else if (strcmp(luaL_checkstring(L, 1), ":memory:") != 0) {
+        wpl_sandbox_check_path(L, lua_tostring(L, 1), true); /* the default database is wpl's own */
     }
     size_t path_len;
     const char *path = luaL_checklstring(L, 1, &path_len);

@@ -21,12 +21,17 @@ static int time_now(lua_State *L) {
     return 1;
 }
 
-/* time.sleep(seconds): at most one day; interrupted sleeps resume. */
+/* time.sleep(seconds): at most one day, in slices so that a run's time limit still holds. */
 static int time_sleep(lua_State *L) {
     lua_Number s = luaL_checknumber(L, 1);
     luaL_argcheck(L, s >= 0 && s <= 86400, 1, "must be between 0 and 86400 seconds");
-    struct timespec req = {(time_t)s, (long)((s - floor(s)) * 1e9)}, rem;
-    while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+    while (s > 0) {
+        lua_Number slice = s > 0.1 ? 0.1 : s;
+        struct timespec req = {(time_t)slice, (long)((slice - floor(slice)) * 1e9)}, rem;
+        while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+        s -= slice;
+        wpl_check_deadline(L);
+    }
     return 0;
 }
 

@@ -14,7 +14,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
 
 BUILD_PACKAGES=(build-essential cmake pkg-config python3 liblua5.4-dev lua-cjson-dev
-                libcurl4-openssl-dev libsqlite3-dev libstb-dev libsodium-dev)
+                libcurl4-openssl-dev libsqlite3-dev libstb-dev libsodium-dev
+                libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 

@@ -168,6 +168,42 @@ TEST(runtimes_are_isolated_and_extensible) {
     wpl_runtime_free(NULL);
 }
 
+TEST(limits_stop_the_recipe_and_the_host_survives) {
+    wpl_options o;
+    wpl_options_init(&o);
+    o.max_memory = 8 * 1024 * 1024;
+    o.time_limit = 0.3;
+    wpl_runtime *rt = wpl_runtime_new(&o);
+    CHECK(rt != NULL);
+    CHECK(wpl_run_string(rt, "local t = {} for i = 1, 1e8 do t[i] = {i} end", "=hog") == WPL_ERR_MEMORY);
+    CHECK(strstr(wpl_last_error(rt), "memory limit of 8192 KiB exceeded") != NULL);
+    CHECK(wpl_run_string(rt, "while true do pcall(function() while true do end end) end", "=spin") == WPL_ERR_RUN);
+    CHECK(strstr(wpl_last_error(rt), "time limit of 0.3 s exceeded") != NULL);
+    CHECK(wpl_run_string(rt, "x = 40 + 2", "=after") == WPL_OK); /* the next run starts afresh */
+    wpl_runtime_free(rt);
+}
+
+TEST(sandbox_for_embedders) {
+    char dir[] = "/tmp/wpl-sandbox-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const char *roots[] = {dir, NULL};
+    wpl_options o;
+    wpl_options_init(&o);
+    o.sandbox = 1;
+    o.allowed_roots = roots;
+    wpl_runtime *rt = wpl_runtime_new(&o);
+    CHECK(wpl_run_string(rt, "os.execute('true')", "=t") == WPL_ERR_RUN);
+    CHECK(strstr(wpl_last_error(rt), "not available in sandbox mode") != NULL);
+    CHECK(wpl_run_string(rt, "assert(io.open('/etc/passwd'))", "=t") == WPL_ERR_RUN);
+    char code[512];
+    snprintf(code, sizeof code, "local f = assert(io.open('%s/ok.txt', 'w')) f:write('x') f:close()", dir);
+    CHECK(wpl_run_string(rt, code, "=t") == WPL_OK);
+    wpl_runtime_free(rt);
+    snprintf(code, sizeof code, "%s/ok.txt", dir);
+    unlink(code);
+    rmdir(dir);
+}
+
 int main(void) {
     RUN(run_string_returns_ok);
     RUN(errors_carry_message_and_traceback);
@@ -175,6 +211,8 @@ int main(void) {
     RUN(log_sink_receives_redacted_lines);
     RUN(lua_path_overrides_embedded_modules);
     RUN(runtimes_are_isolated_and_extensible);
+    RUN(limits_stop_the_recipe_and_the_host_survives);
+    RUN(sandbox_for_embedders);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
