@@ -17,6 +17,7 @@ local fs = require "wpl.fs"
 local log = require "wpl.log"
 local errors = require "wpl.error"
 local tasks = require "wpl.tasks"
+local http = require "wpl.http"
 
 local M = {}
 
@@ -46,6 +47,7 @@ local function fail(code, message, extra)
 end
 
 local function history(db, site_id, post_row_id, wp_id, action, outcome, title, detail)
+  if http.dry_run() then return end -- nothing happened
   local ok, err = db:exec([[INSERT INTO history (user_id, site_id, post_id, wp_post_id, action, outcome, title, detail, at)
                             VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?)]],
                           site_id, site_id, post_row_id, wp_id, action, outcome, title, detail, db_module.now())
@@ -62,16 +64,11 @@ local function image_transform(site, opts)
   return {optimize = true, max_size = opts.max_size or 2048, quality = opts.quality or 82, format = opts.format or "auto"}
 end
 
--- publish.image(site, path, opts) -> {id=, url=, uploaded = bool} | nil, err
--- Uploads an image once per site: its identity is its bytes and the transformation.
-function M.image(site, path, opts)
-  opts = opts or {}
-  local bytes, err = fs.read(path)
-  if not bytes then return nil, err end
-  local transform = image_transform(site, opts)
-  local source_hash = crypto.hash(bytes .. "\0" .. json.encode(transform))
-  local db
-  db, err = db_module.open()
+-- The media row for an image's identity, or a fresh upload recorded under it.
+-- identity: bytes or a URL, hashed with the transformation; upload(): the upload itself.
+local function image_once(site, identity, transform, upload)
+  local source_hash = crypto.hash(identity .. "\0" .. json.encode(transform))
+  local db, err = db_module.open()
   if not db then return nil, err end
   local site_id
   site_id, err = sites.id_for(site)
@@ -79,9 +76,7 @@ function M.image(site, path, opts)
   local row = db:first("SELECT wp_media_id, url FROM media WHERE site_id = ? AND source_hash = ?", site_id, source_hash)
   if row then return {id = row.wp_media_id, url = row.url, uploaded = false, source_hash = source_hash} end
   local item
-  item, err = site:upload_media{path = path, optimize = transform.optimize, max_size = transform.max_size,
-                                quality = transform.quality, format = transform.format,
-                                alt_text = opts.alt_text, caption = opts.caption, title = opts.title}
+  item, err = upload()
   if not item then return nil, err end
   if not item.dry_run then
     local ok
@@ -91,6 +86,41 @@ function M.image(site, path, opts)
     if not ok then return nil, err end
   end
   return {id = item.id, url = item.source_url, uploaded = true, source_hash = source_hash}
+end
+
+-- publish.image(site, path, opts) -> {id=, url=, uploaded = bool, source_hash=} | nil, err
+-- Uploads an image file once per site: its identity is its bytes and the transformation.
+-- opts: optimize, max_size, quality, format, alt_text, caption, title.
+function M.image(site, path, opts)
+  opts = opts or {}
+  local bytes, err = fs.read(path)
+  if not bytes then return nil, err end
+  local transform = image_transform(site, opts)
+  return image_once(site, bytes, transform, function()
+    return site:upload_media{path = path, optimize = transform.optimize, max_size = transform.max_size,
+                             quality = transform.quality, format = transform.format,
+                             alt_text = opts.alt_text, caption = opts.caption, title = opts.title}
+  end)
+end
+
+-- publish.remote_image(site, url, opts) -> like publish.image, for an image on the web: it
+-- is downloaded (at most opts.max_bytes, default 20 MiB) only the first time; its identity is
+-- its URL.
+function M.remote_image(site, url, opts)
+  opts = opts or {}
+  local transform = image_transform(site, opts)
+  return image_once(site, "url:" .. url, transform, function()
+    local res, err = http.request{url = url, max_size = opts.max_bytes or 20 * 1024 * 1024, timeout = 60}
+    if not res then return nil, err end
+    if res.status ~= 200 then
+      return nil, errors.new{code = "download_failed", message = ("%s answered HTTP %d"):format(url, res.status), status = res.status}
+    end
+    local name = url:match("([^/?#]+)%f[?#%z]") or "image"
+    local item, uerr = site:upload_media{data = res.body, filename = name, optimize = transform.optimize,
+                                         max_size = transform.max_size, quality = transform.quality,
+                                         format = transform.format, alt_text = opts.alt_text}
+    return item, uerr
+  end)
 end
 
 ------------------------------------------------------------------------ posts
@@ -469,13 +499,14 @@ function M.many(site, items, opts)
     end
   end
 
-  -- intent rows before anything is sent (one transaction)
+  -- intent rows before anything is sent (one transaction); none in a dry run
   local now = db_module.now()
+  local dry_run = http.dry_run()
   local to_send = {}
   assert(db:transaction(function()
     for _, e in ipairs(entries) do
       if not e.finished and e.action then
-        if e.action == "created" or not e.row_id then
+        if not dry_run and (e.action == "created" or not e.row_id) then
           if e.row_id then
             assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", e.fields.slug, now, e.row_id))
           else

@@ -56,9 +56,16 @@ local function optimized(site, opts, mime)
   if optimize == false or not IMAGE_TYPES[mime] then return nil end
   local ok, images = pcall(require, "wpl.media")
   if not ok then return nil end
-  local out, err = images.optimize(opts.path, {max_size = opts.max_size, quality = opts.quality, format = opts.format})
+  local settings = {max_size = opts.max_size, quality = opts.quality, format = opts.format}
+  local out, err
+  if opts.path then
+    out, err = images.optimize(opts.path, settings)
+  else
+    out, err = images.optimize_bytes(opts.data, opts.filename or "upload", settings)
+  end
   if not out then
-    require("wpl.log").warn("uploading the image as it is: it could not be optimised", {path = opts.path, error = tostring(err)})
+    require("wpl.log").warn("uploading the image as it is: it could not be optimised",
+                            {file = opts.path or opts.filename, error = tostring(err)})
     return nil
   end
   return out
@@ -86,12 +93,10 @@ function M.upload(site, opts)
     return nil, new_error("unknown_type", ("cannot tell the type of %s: give mime = ..."):format(source_name or "the data"))
   end
   local data, path = opts.data, opts.path
-  if path then
-    local out = optimized(site, opts, mime)
-    if out then
-      data, path, mime = out.data, nil, out.mime
-      source_name = opts.filename or out.filename or source_name
-    end
+  local out = optimized(site, opts, mime)
+  if out then
+    data, path, mime = out.data, nil, out.mime
+    source_name = opts.filename or out.filename or source_name
   end
   local filename = M.safe_filename(opts.filename or source_name, mime)
   local query = {alt_text = opts.alt_text, caption = opts.caption, title = opts.title,
