@@ -181,7 +181,8 @@ function Site:_discover()
 end
 
 -- wp.connect{url=, user=, app_password=, allow_insecure=, seo=, strict=, timeout=, retry=,
---            headers=, optimize_images=}   (headers: sent with every request)
+--            headers=, optimize_images=, max_response=}   (headers: sent with every request;
+--            max_response: the largest answer accepted, default 16 MiB)
 -- or wp.connect("name", {more options}) for a site registered with `wpl site add`.
 function M.connect(opts, extra)
   if type(opts) == "string" then
@@ -202,6 +203,7 @@ function M.connect(opts, extra)
   local site = setmetatable({
     url = url, user = opts.user, seo = seo, strict = opts.strict and true or false,
     timeout = opts.timeout or 60, name = opts.name, headers = opts.headers or {},
+    max_response = opts.max_response or 16 * 1024 * 1024,
     optimize_images = opts.optimize_images,
     retry = setmetatable(opts.retry or {}, {__index = DEFAULT_RETRY}),
     cache = {terms = {}, types = {}, flights = {}},
@@ -342,7 +344,8 @@ function Site:request(method, route, opts)
   headers["Accept"] = headers["Accept"] or "application/json"
   local what = method .. " " .. route
   local res, err = self:_http({method = method, url = url, query = query, headers = headers, body = body,
-                               body_file = opts.body_file, timeout = opts.timeout, max_size = opts.max_size,
+                               body_file = opts.body_file, timeout = opts.timeout,
+                               max_size = opts.max_size or self.max_response,
                                dry_run_summary = dry_run_summary(route, opts)},
                               opts.idempotent)
   if not res then return nil, err end
