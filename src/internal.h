@@ -65,6 +65,8 @@ bool wpl_log_enabled(const wpl_runtime *rt, wpl_log_level level);
 void wpl_log_emit(wpl_runtime *rt, wpl_log_level level, const char *msg, lua_State *L, int fields_index);
 void wpl_logf(wpl_runtime *rt, wpl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A malloc'd copy of text with every secret redacted (for error messages), or NULL. */
+char *wpl_redact_copy(wpl_runtime *rt, const char *text);
 /* Registers a secret: it is replaced by [REDACTED] in every later log line. */
 void wpl_log_add_secret(wpl_runtime *rt, const char *secret, size_t len);
 

@@ -98,17 +98,42 @@ static void redact_all(sbuf *b, const char *needle, size_t n) {
     *b = out;
 }
 
-/* "Authorization: Basic xyz", "authorization=\"...\"": the credential after the name goes. */
+/* A credential after the word "authorization": "Authorization: Basic xyz" (any scheme
+ * word), or a JSON/Lua key "authorization": "xyz". Prose that merely mentions the header
+ * ("strips the Authorization header") is left alone. */
+static bool credential_follows(const char *after_word, const char **value) {
+    const char *p = after_word;
+    bool quoted_key = *p == '"' || *p == '\'';
+    while (*p && strchr("\"' :=\\", *p)) p++;
+    static const char *const schemes[] = {"basic ", "bearer ", "digest ", "token ", "negotiate ", NULL};
+    for (const char *const *s = schemes; *s; s++) {
+        if (strncasecmp(p, *s, strlen(*s)) == 0) {
+            *value = p;
+            return true;
+        }
+    }
+    if (quoted_key && strchr(after_word, ':') && (size_t)(strchr(after_word, ':') - after_word) < 3) {
+        *value = p;
+        return true;
+    }
+    return false;
+}
+
 static void redact_authorization(sbuf *b) {
     static const char word[] = "authorization";
     size_t wlen = sizeof word - 1, pos = 0;
     while (!b->failed && pos + wlen <= b->len) {
         char *hit = strcasestr(b->p + pos, word);
         if (hit == NULL) break;
-        size_t start = (size_t)(hit - b->p) + wlen;
-        while (start < b->len && strchr("\"': =\\", b->p[start])) start++;
+        const char *value;
+        size_t after = (size_t)(hit - b->p) + wlen;
+        if (!credential_follows(b->p + after, &value)) {
+            pos = after;
+            continue;
+        }
+        size_t start = (size_t)(value - b->p);
         size_t stop = start;
-        while (stop < b->len && !strchr("\"\n\r,}", b->p[stop])) stop++;
+        while (stop < b->len && !strchr("\"'\n\r,}", b->p[stop])) stop++;
         if (stop > start && strncmp(b->p + start, REDACTED, sizeof REDACTED - 1) != 0) {
             sbuf out = {0};
             sb_add(&out, b->p, start);
@@ -310,6 +335,18 @@ static int log_secret(lua_State *L) {
     const char *s = luaL_checklstring(L, 1, &n);
     wpl_log_add_secret(wpl_runtime_of(L), s, n);
     return 0;
+}
+
+char *wpl_redact_copy(wpl_runtime *rt, const char *text) {
+    sbuf b = {0};
+    sb_add(&b, text, strlen(text));
+    redact_line(rt, &b);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    if (b.p == NULL) sb_add(&b, "", 0);
+    return b.p;
 }
 
 /* log.redact(s): s as a log line would show it. */

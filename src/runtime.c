@@ -28,9 +28,11 @@ static char *dup_or_null(const char *s) {
     return d;
 }
 
+/* Error messages go through the same redaction as log lines: a recipe that puts a password
+ * into an error must not get it printed. */
 static void set_last_error(wpl_runtime *rt, const char *msg) {
     free(rt->last_error);
-    rt->last_error = dup_or_null(msg ? msg : "");
+    rt->last_error = wpl_redact_copy(rt, msg ? msg : "");
 }
 
 static const luaL_Reg c_modules[] = {

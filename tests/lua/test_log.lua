@@ -21,6 +21,12 @@ t.test("authorization values are redacted wherever they appear", function()
   t.eq(log.redact('{"authorization":"Bearer abc","x":1}'), '{"authorization":"[REDACTED]","x":1}')
 end)
 
+t.test("prose that mentions the header is left alone", function()
+  local text = "a proxy strips the Authorization header (add 'SetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1')"
+  t.eq(log.redact(text), text)
+  t.eq(log.redact("authorization: Bearer x.y.z and more"), "authorization: [REDACTED]")
+end)
+
 t.test("bad arguments raise", function()
   t.raises(function() log.info("x", "not a table") end, "table expected")
 end)
