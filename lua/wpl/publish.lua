@@ -170,6 +170,14 @@ local function claim_slug(site, db, site_id, post_type, key, slug)
   return nil, nil, errors.new{code = "slug_exhausted", message = "no free slug for " .. slug}
 end
 
+-- What the history records: a post found by the slug of our own unfinished create was created
+-- by us (in the interrupted run); one found otherwise was adopted.
+local function history_action(action, found_after_interruption, adopted)
+  if found_after_interruption then return "created" end
+  if adopted then return "adopted" end
+  return action
+end
+
 local function settle(db, row_id, post, hash, state)
   return db:exec([[UPDATE wordpress_posts SET wp_post_id = ?, slug = ?, title = ?, status = ?, link = ?, content_hash = ?,
                      state = ?, published_at = CASE WHEN ? = 'publish' THEN coalesce(published_at, ?) ELSE published_at END,
@@ -266,7 +274,9 @@ function M.post(site, item)
   else
     assert(settle(db, row_id, post, hash))
   end
-  history(db, site_id, row_id, post.id, adopt and "adopted" or "created", "ok", title, nil)
+  local interrupted = row and row.state == "pending"
+  history(db, site_id, row_id, post.id, history_action(adopt and "updated" or "created", adopt and interrupted, adopt),
+          "ok", title, adopt and interrupted and "found after an interrupted run" or nil)
   return {id = post.id, link = post.link, action = action}
 end
 
@@ -451,6 +461,7 @@ function M.many(site, items, opts)
       else
         if row and row.slug then e.slug = row.slug end
         e.recent_intent = row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS
+        e.interrupted = row and row.state == "pending"
         unknown[#unknown + 1] = e
       end
     end
@@ -485,11 +496,11 @@ function M.many(site, items, opts)
       local owner = post and db:first("SELECT source_key FROM wordpress_posts WHERE site_id = ? AND type = ? AND wp_post_id = ?",
                                       site_id, post_type, post.id)
       if post and (not owner or owner.source_key == e.key) then
-        e.wp_id, e.action = post.id, "updated"
+        e.wp_id, e.action, e.adopted = post.id, "updated", true
         e.fields.slug = e.slug
       elseif post then -- taken by another item: find a free one, one by one (rare)
         local adopt, free_slug, err = claim_slug(site, db, site_id, post_type, e.key, e.slug)
-        if adopt then e.wp_id, e.action = adopt.id, "updated"
+        if adopt then e.wp_id, e.action, e.adopted = adopt.id, "updated", true
         elseif free_slug then e.action = "created"
         else e.finished = true; failed(e.index, e, err) end
         e.fields.slug = free_slug
@@ -543,7 +554,8 @@ function M.many(site, items, opts)
     if post then ok, merr = site:_check_meta(post, e.meta_key, e.meta_value) end
     if post and ok then
       if not post.dry_run then assert(settle(db, e.row_id, post, e.hash)) end
-      history(db, site_id, e.row_id, post.id, e.action, "ok", e.title, nil)
+      history(db, site_id, e.row_id, post.id, history_action(e.action, e.wp_id and e.interrupted, e.adopted), "ok", e.title,
+              e.interrupted and e.wp_id and "found after an interrupted run" or nil)
       done(e.index, {key = e.key, id = post.id, link = post.link, action = e.action})
     else
       failed(e.index, e, merr or (answer and answer.error) or "no answer")
