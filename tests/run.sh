@@ -15,7 +15,7 @@ JOBS=${JOBS:-2}
 
 BUILD_PACKAGES=(build-essential cmake pkg-config python3 liblua5.4-dev lua-cjson-dev
                 libcurl4-openssl-dev libsqlite3-dev libstb-dev libsodium-dev
-                libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev)
+                libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev valgrind)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
