@@ -893,6 +893,16 @@ static int http_limit(lua_State *L) {
     return 1;
 }
 
+/* http.parse_headers(raw) -> {name = value}: header lines as a response has them (names in
+ * lower case, repeated headers joined with ", "). */
+static int http_parse_headers(lua_State *L) {
+    size_t n;
+    const char *raw = luaL_checklstring(L, 1, &n);
+    membuf m = {(char *)raw, n, n};
+    push_headers(L, &m);
+    return 1;
+}
+
 /* http.escape(s): percent-encodes s for a URL path segment or query value. */
 static int http_escape(lua_State *L) {
     size_t n;
@@ -907,7 +917,8 @@ static int http_escape(lua_State *L) {
 int luaopen_wpl_http(lua_State *L) {
     static const luaL_Reg funcs[] = {
         {"request", http_request}, {"escape", http_escape}, {"poll", http_poll},
-        {"pending", http_pending}, {"limit", http_limit}, {"dry_run", http_dry_run}, {NULL, NULL},
+        {"pending", http_pending}, {"limit", http_limit}, {"dry_run", http_dry_run},
+        {"parse_headers", http_parse_headers}, {NULL, NULL},
     };
     if (luaL_newmetatable(L, XFER_MT)) {
         lua_pushcfunction(L, xfer_gc);

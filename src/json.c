@@ -88,7 +88,7 @@ static void fix_number(lua_State *L, bool marked) {
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
         lua_Number n = lua_tonumber(L, -1);
         lua_Integer i;
-        if (lua_numbertointeger(n, &i) && (lua_Number)i == n) {
+        if (lua_numbertointeger(n, &i) && (lua_Number)i == n && !(n == 0 && signbit(n))) { /* -0.0 stays */
             lua_pop(L, 1);
             lua_pushinteger(L, i);
         }

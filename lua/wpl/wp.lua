@@ -69,6 +69,8 @@ local function decode_body(res, what)
     {status = res.status})
 end
 
+M.decode_body = decode_body -- decode_body(response, what) -> data | nil, err (for tests and fuzzing)
+
 -- Turns a WordPress error body {code, message, data} into a wpl error.
 local function wordpress_error(res, data, what)
   local status = res.status

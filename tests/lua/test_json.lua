@@ -14,6 +14,13 @@ t.test("integral numbers decode as integers", function()
   t.eq("/posts/" .. v.id, "/posts/123")
 end)
 
+t.test("negative zero stays itself (so encode(decode(x)) is stable)", function()
+  local v = json.decode("[-0, -0.0, 0]")
+  t.eq(math.type(v[1]), "float")
+  t.eq(json.encode(v), "[-0,-0,0]")
+  t.eq(json.encode(json.decode(json.encode(v))), "[-0,-0,0]")
+end)
+
 t.test("fractions stay floats", function()
   local v = json.decode('[1.5, -0.25, 1e-3]')
   t.eq(v[1], 1.5); t.eq(v[2], -0.25); t.eq(v[3], 0.001)
