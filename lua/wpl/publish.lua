@@ -125,23 +125,6 @@ end
 
 ------------------------------------------------------------------------ posts
 
--- Fields sent to WordPress, and the text whose hash says whether anything changed.
-local function prepare(site, item)
-  local fields = {}
-  for k, v in pairs(item) do
-    if k ~= "key" and k ~= "image_options" then fields[k] = v end
-  end
-  local hashed = {}
-  for k, v in pairs(fields) do hashed[k] = v end
-  if type(fields.featured_image) == "string" then
-    local image, err = M.image(site, fields.featured_image, item.image_options)
-    if not image then return nil, err end
-    fields.featured_image = image.id
-    hashed.featured_image = image.source_hash
-  end
-  return fields, crypto.hash(json.encode(hashed))
-end
-
 -- The posts of this type with the given slug, in any status. WordPress renames the slug of
 -- a trashed post to "slug__trashed", so that one is asked for too (exact matches first).
 local function find_by_slug(site, post_type, slug)
@@ -195,89 +178,16 @@ local function age_seconds(iso)
 end
 
 -- publish.post(site, item) -> {id=, link=, action = "created"|"updated"|"unchanged"} | nil, err
--- item: the fields of site:create_post plus key (see the top of this file).
+-- item: the fields of site:create_post plus key (see the top of this file). One item of
+-- publish.many, with the same rules.
 function M.post(site, item)
   if type(item) ~= "table" then error("publish.post: item must be a table", 2) end
-  local post_type = item.type or "post"
-  local slug = item.slug or M.slugify(item.title)
-  local key = item.key or slug
-  if type(key) ~= "string" or key == "" then
+  if type(item.key or item.slug or (item.title and M.slugify(item.title) ~= "" and item.title)) ~= "string" then
     error("publish.post: the item needs a key, a slug or a title that gives one", 2)
   end
-  if slug == "" then slug = "post-" .. crypto.hash(key):sub(1, 12) end
-  local db, err = db_module.open()
-  if not db then return nil, err end
-  local site_id
-  site_id, err = sites.id_for(site)
-  if not site_id then return nil, err end
-  local title = type(item.title) == "string" and item.title or key
-
-  local fields, hash = prepare(site, item)
-  if not fields then
-    history(db, site_id, nil, nil, "failed", "error", title, tostring(hash))
-    return nil, hash
-  end
-  local row = db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?", site_id, post_type, key)
-
-  -- known and settled: nothing, or an update
-  if row and row.wp_post_id and row.state ~= "pending" and row.state ~= "deleted" then
-    if row.content_hash == hash and row.state == "settled" then
-      return {id = row.wp_post_id, link = row.link, action = "unchanged"}
-    end
-    fields.slug = fields.slug or row.slug
-    local post
-    post, err = site:update_post(row.wp_post_id, fields)
-    if not post then
-      history(db, site_id, row.id, row.wp_post_id, "failed", "error", title, tostring(err))
-      return nil, err
-    end
-    if not post.dry_run then assert(settle(db, row.id, post, hash)) end
-    history(db, site_id, row.id, post.id, "updated", "ok", title, nil)
-    return {id = post.id, link = post.link, action = "updated"}
-  end
-
-  -- a pending intent from a run that stopped: give a create still running on the server time
-  if row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS then
-    tasks.sleep(1)
-  end
-  local adopt, free_slug
-  adopt, free_slug, err = claim_slug(site, db, site_id, post_type, key, (row and row.slug) or slug)
-  if not adopt and not free_slug then return nil, err end
-  fields.slug = free_slug
-  local now = db_module.now()
-  local row_id = row and row.id
-  if not row_id then
-    local changes, id_or_err = db:exec([[INSERT INTO wordpress_posts (user_id, site_id, type, source_key, slug, title, state,
-                                           created_at, updated_at)
-                                         VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, 'pending', ?, ?)]],
-                                       site_id, site_id, post_type, key, free_slug, title, now, now)
-    if not changes then return nil, id_or_err end
-    row_id = id_or_err
-  else
-    assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", free_slug, now, row_id))
-  end
-
-  local post, action
-  if adopt then
-    post, err = site:update_post(adopt.id, fields)
-    action = "updated"
-  else
-    post, err = site:create_post(fields)
-    action = "created"
-  end
-  if not post then
-    history(db, site_id, row_id, adopt and adopt.id, "failed", "error", title, tostring(err))
-    return nil, err
-  end
-  if post.dry_run then
-    db:exec("DELETE FROM wordpress_posts WHERE id = ? AND wp_post_id IS NULL", row_id)
-  else
-    assert(settle(db, row_id, post, hash))
-  end
-  local interrupted = row and row.state == "pending"
-  history(db, site_id, row_id, post.id, history_action(adopt and "updated" or "created", adopt and interrupted, adopt),
-          "ok", title, adopt and interrupted and "found after an interrupted run" or nil)
-  return {id = post.id, link = post.link, action = action}
+  local result = M.many(site, {item})[1]
+  if result.action == "failed" then return nil, result.error end
+  return result
 end
 
 -- The row of an item given by key or WordPress id.
@@ -289,46 +199,54 @@ local function find_row(db, site_id, key_or_id, post_type)
                   site_id, post_type or "post", key_or_id)
 end
 
--- publish.set_status(site, key_or_id, status, {type=}) -> {id=, status=} | nil, err
-function M.set_status(site, key_or_id, status, opts)
-  opts = opts or {}
+-- The database, the site's row id, the item's row (if known) and its WordPress id.
+local function locate(site, key_or_id, post_type)
   local db = assert(db_module.open())
   local site_id = assert(sites.id_for(site))
-  local row = find_row(db, site_id, key_or_id, opts.type)
+  local row = find_row(db, site_id, key_or_id, post_type)
   local wp_id = row and row.wp_post_id or (math.type(key_or_id) == "integer" and key_or_id)
   if not wp_id then return fail("unknown_item", ("no published item '%s' on this site"):format(tostring(key_or_id))) end
-  local post, err = site:update_post(wp_id, {status = status, type = row and row.type or opts.type})
+  return {db = db, site_id = site_id, row = row, wp_id = wp_id, type = row and row.type or post_type}
+end
+
+-- publish.set_status(site, key_or_id, status, {type=}) -> {id=, status=} | nil, err
+function M.set_status(site, key_or_id, status, opts)
+  local it, err = locate(site, key_or_id, (opts or {}).type)
+  if not it then return nil, err end
+  local row = it.row
+  local post
+  post, err = site:update_post(it.wp_id, {status = status, type = it.type})
   if not post then
-    history(db, site_id, row and row.id, wp_id, "failed", "error", row and row.title, tostring(err))
+    history(it.db, it.site_id, row and row.id, it.wp_id, "failed", "error", row and row.title, tostring(err))
     return nil, err
   end
   if row then
-    db:exec("UPDATE wordpress_posts SET status = ?, state = 'settled', updated_at = ? WHERE id = ?", post.status, db_module.now(), row.id)
+    it.db:exec("UPDATE wordpress_posts SET status = ?, state = 'settled', updated_at = ? WHERE id = ?",
+               post.status, db_module.now(), row.id)
   end
-  history(db, site_id, row and row.id, wp_id, "status_changed", "ok", row and row.title, "to " .. tostring(post.status))
-  return {id = wp_id, status = post.status}
+  history(it.db, it.site_id, row and row.id, it.wp_id, "status_changed", "ok", row and row.title, "to " .. tostring(post.status))
+  return {id = it.wp_id, status = post.status}
 end
 
 -- publish.delete(site, key_or_id, {force = bool, type=}) -> true | nil, err. Trashing keeps
 -- the record (marked trashed); force deletes the post for good (marked deleted).
 function M.delete(site, key_or_id, opts)
   opts = opts or {}
-  local db = assert(db_module.open())
-  local site_id = assert(sites.id_for(site))
-  local row = find_row(db, site_id, key_or_id, opts.type)
-  local wp_id = row and row.wp_post_id or (math.type(key_or_id) == "integer" and key_or_id)
-  if not wp_id then return fail("unknown_item", ("no published item '%s' on this site"):format(tostring(key_or_id))) end
-  local _, err = site:delete_post(wp_id, {force = opts.force, type = row and row.type or opts.type})
+  local it, err = locate(site, key_or_id, opts.type)
+  if not it then return nil, err end
+  local row = it.row
+  local _
+  _, err = site:delete_post(it.wp_id, {force = opts.force, type = it.type})
   if err then
-    history(db, site_id, row and row.id, wp_id, "failed", "error", row and row.title, tostring(err))
+    history(it.db, it.site_id, row and row.id, it.wp_id, "failed", "error", row and row.title, tostring(err))
     return nil, err
   end
   local state = opts.force and "deleted" or "trashed"
   if row then
-    db:exec("UPDATE wordpress_posts SET state = ?, status = ?, updated_at = ? WHERE id = ?",
-            state, opts.force and "deleted" or "trash", db_module.now(), row.id)
+    it.db:exec("UPDATE wordpress_posts SET state = ?, status = ?, updated_at = ? WHERE id = ?",
+               state, opts.force and "deleted" or "trash", db_module.now(), row.id)
   end
-  history(db, site_id, row and row.id, wp_id, state, "ok", row and row.title, nil)
+  history(it.db, it.site_id, row and row.id, it.wp_id, state, "ok", row and row.title, nil)
   return true
 end
 
