@@ -88,6 +88,34 @@ static int lcrypto_hash(lua_State *L) {
     return 1;
 }
 
+/* crypto.hash_file(path [, suffix]) -> hex | nil, err: the hash of the file's bytes followed by
+ * suffix, read in pieces (a large photo is never held in memory whole). Equals
+ * crypto.hash(contents .. suffix). */
+static int lcrypto_hash_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    size_t suffix_len = 0;
+    const char *suffix = luaL_optlstring(L, 2, "", &suffix_len);
+    wpl_sandbox_check_path(L, path, false);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return wpl_error_return(L, errno == ENOENT ? "not_found" : "io",
+                                lua_pushfstring(L, "cannot read '%s': %s", path, strerror(errno)), 0, false);
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, NULL, 0, HASH_BYTES);
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_generichash_update(&state, buf, n);
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) return wpl_error_return(L, "io", lua_pushfstring(L, "cannot read '%s'", path), 0, false);
+    crypto_generichash_update(&state, (const unsigned char *)suffix, suffix_len);
+    unsigned char digest[HASH_BYTES];
+    char hex[2 * HASH_BYTES + 1];
+    crypto_generichash_final(&state, digest, sizeof digest);
+    lua_pushstring(L, sodium_bin2hex(hex, sizeof hex, digest, sizeof digest));
+    return 1;
+}
+
 /* Decodes exactly 64 hex characters; false when hex is anything else. */
 static bool parse_hex_key(const char *hex, size_t len, unsigned char key[KEY_BYTES]) {
     size_t bin_len = 0;
@@ -249,7 +277,7 @@ int luaopen_wpl_crypto(lua_State *L) {
     pthread_once(&sodium_once, init_sodium);
     if (sodium_init_result < 0) return luaL_error(L, "libsodium failed to initialise");
     static const luaL_Reg funcs[] = {
-        {"seal", lcrypto_seal}, {"open", lcrypto_open}, {"random", lcrypto_random}, {"hash", lcrypto_hash},
+        {"seal", lcrypto_seal}, {"open", lcrypto_open}, {"random", lcrypto_random}, {"hash", lcrypto_hash}, {"hash_file", lcrypto_hash_file},
         {"key_from_hex", lcrypto_key_from_hex}, {"key_to_hex", lcrypto_key_to_hex}, {"load_key", lcrypto_load_key},
         {NULL, NULL},
     };

@@ -796,28 +796,46 @@ static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const ch
     return x;
 }
 
+/* One `name = "value"` line of a curl config file, with \ and " escaped. */
+static void config_line(FILE *f, const char *name, const char *value) {
+    fprintf(f, "%s = \"", name);
+    for (const char *c = value; *c; c++) {
+        if (*c == '"' || *c == '\\') fputc('\\', f);
+        fputc(*c, f);
+    }
+    fputs("\"\n", f);
+}
+
 /* Writes a curl config file for the request into the folder $WPL_HTTP_RECORD (benchmarks
  * replay wpl's own requests with `curl -K`). Development aid: the files hold credentials. */
 static void record_request(http_state *st, const request *r, const char *url, const struct curl_slist *headers) {
     const char *dir = getenv("WPL_HTTP_RECORD");
     if (dir == NULL || *dir == '\0') return;
     unsigned long n = ++st->recorded;
-    char path[4096], body_path[4096];
+    char path[4096], body_path[4096], user[1024];
     snprintf(path, sizeof path, "%s/%06lu.curl", dir, n);
     snprintf(body_path, sizeof body_path, "%s/%06lu.body", dir, n);
     FILE *f = fopen(path, "w");
     if (f == NULL) return;
-    fprintf(f, "url = \"%s\"\nrequest = \"%s\"\nsilent\noutput = \"/dev/null\"\n", url, r->method);
-    for (const struct curl_slist *h = headers; h; h = h->next) fprintf(f, "header = \"%s\"\n", h->data);
-    if (r->user) fprintf(f, "user = \"%s:%s\"\n", r->user, r->password);
+    config_line(f, "url", url);
+    config_line(f, "request", r->method);
+    fputs("silent\noutput = \"/dev/null\"\n", f);
+    for (const struct curl_slist *h = headers; h; h = h->next) config_line(f, "header", h->data);
+    if (r->user) {
+        snprintf(user, sizeof user, "%s:%s", r->user, r->password);
+        config_line(f, "user", user);
+    }
     if (r->body_file) {
-        fprintf(f, "data-binary = \"@%s\"\n", r->body_file);
+        snprintf(body_path, sizeof body_path, "@%s", r->body_file);
+        config_line(f, "data-binary", body_path);
     } else if (r->body) {
         FILE *b = fopen(body_path, "wb");
         if (b) {
             fwrite(r->body, 1, r->body_len, b);
             fclose(b);
-            fprintf(f, "data-binary = \"@%s\"\n", body_path);
+            char ref[4100];
+            snprintf(ref, sizeof ref, "@%s", body_path);
+            config_line(f, "data-binary", ref);
         }
     }
     fclose(f);

@@ -213,13 +213,15 @@ static void end_line(wpl_runtime *rt, sbuf *b) {
 
 void wpl_logf(wpl_runtime *rt, wpl_log_level level, const char *fmt, ...) {
     if (!wpl_log_enabled(rt, level)) return;
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *msg = NULL;
+    int n = vasprintf(&msg, fmt, ap); /* whole, however long (URLs with many slugs) */
     va_end(ap);
+    if (n < 0) return;
     sbuf b = {0};
     begin_line(rt, &b, level, msg);
+    free(msg);
     end_line(rt, &b);
     write_line(rt, level, &b);
     free(b.p);

@@ -64,10 +64,9 @@ local function image_transform(site, opts)
   return {optimize = true, max_size = opts.max_size or 2048, quality = opts.quality or 82, format = opts.format or "auto"}
 end
 
--- The media row for an image's identity, or a fresh upload recorded under it.
--- identity: bytes or a URL, hashed with the transformation; upload(): the upload itself.
-local function image_once(site, identity, transform, upload)
-  local source_hash = crypto.hash(identity .. "\0" .. json.encode(transform))
+-- The media row for an image's identity (a hash of its source and the transformation), or a
+-- fresh upload recorded under it.
+local function image_once(site, source_hash, upload)
   local db, err = db_module.open()
   if not db then return nil, err end
   local site_id
@@ -93,10 +92,10 @@ end
 -- opts: optimize, max_size, quality, format, alt_text, caption, title.
 function M.image(site, path, opts)
   opts = opts or {}
-  local bytes, err = fs.read(path)
-  if not bytes then return nil, err end
   local transform = image_transform(site, opts)
-  return image_once(site, bytes, transform, function()
+  local source_hash, err = crypto.hash_file(path, "\0" .. json.encode(transform))
+  if not source_hash then return nil, err end
+  return image_once(site, source_hash, function()
     return site:upload_media{path = path, optimize = transform.optimize, max_size = transform.max_size,
                              quality = transform.quality, format = transform.format,
                              alt_text = opts.alt_text, caption = opts.caption, title = opts.title}
@@ -109,7 +108,7 @@ end
 function M.remote_image(site, url, opts)
   opts = opts or {}
   local transform = image_transform(site, opts)
-  return image_once(site, "url:" .. url, transform, function()
+  return image_once(site, crypto.hash("url:" .. url .. "\0" .. json.encode(transform)), function()
     local res, err = http.request{url = url, max_size = opts.max_bytes or 20 * 1024 * 1024, timeout = 60}
     if not res then return nil, err end
     if res.status ~= 200 then
@@ -251,6 +250,8 @@ function M.delete(site, key_or_id, opts)
 end
 
 ------------------------------------------------------------------------ many at once
+
+local ANSWER_FIELDS = "_fields=id,slug,link,status,title,meta,type"
 
 local function terms_of(items)
   local jobs, seen = {}, {}
@@ -460,8 +461,9 @@ function M.many(site, items, opts)
     else
       e.meta_key, e.meta_value = meta_key, meta_value
       sendable[#sendable + 1] = e
-      requests[#requests + 1] = {method = "POST", path = (e.wp_id and (route .. "/" .. e.wp_id) or route) .. "?context=edit",
-                                 body = body}
+      -- only the fields settling needs: WordPress then does not render the content again
+      requests[#requests + 1] = {method = "POST", body = body,
+                                 path = (e.wp_id and (route .. "/" .. e.wp_id) or route) .. "?context=edit&" .. ANSWER_FIELDS}
     end
   end
   local answers = #requests > 0 and assert(site:batch(requests)) or {}
