@@ -473,7 +473,8 @@ static void push_headers(lua_State *L, const membuf *raw) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol ? eol : end;
         const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        if (colon && colon > p && memcmp(p, "HTTP/", 5) != 0) {
+        bool status_line = line_end - p >= 5 && memcmp(p, "HTTP/", 5) == 0;
+        if (colon && colon > p && !status_line) {
             luaL_Buffer name;
             luaL_buffinit(L, &name);
             for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));

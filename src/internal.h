@@ -89,6 +89,7 @@ int luaopen_wpl_fs(lua_State *L);
 int luaopen_wpl_term(lua_State *L);
 int luaopen_wpl_store(lua_State *L);
 int luaopen_wpl_crypto(lua_State *L);
+int luaopen_wpl_media(lua_State *L);
 int luaopen_wpl_markdown(lua_State *L);
 
 /* Paths (store.c, shared with crypto.c). Pushes $<xdg_var>/<rel> when that variable holds

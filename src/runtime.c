@@ -45,6 +45,7 @@ static const luaL_Reg c_modules[] = {
     {"wpl.term", luaopen_wpl_term},
     {"wpl.store", luaopen_wpl_store},
     {"wpl.crypto", luaopen_wpl_crypto},
+    {"wpl.media", luaopen_wpl_media},
     {"wpl.markdown", luaopen_wpl_markdown},
     {NULL, NULL},
 };

@@ -5,9 +5,10 @@
 #                       publish the demo recipe to it (prints the URL of what it published)
 #   tests/run.sh test   install what is needed, build, and run the whole test suite: unit and
 #                       integration tests (against the local WordPress), then the unit and
-#                       example-host tests again under AddressSanitizer + UBSan
+#                       example-host tests again under AddressSanitizer + UBSan, then the
+#                       fuzzers for a bounded time (tests/fuzz/run-fuzzers)
 #
-# Environment: BUILD_DIR (default build), JOBS (default 2).
+# Environment: BUILD_DIR (default build), JOBS (default 2), FUZZ_SECONDS (default 30 per fuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -15,7 +16,8 @@ JOBS=${JOBS:-2}
 
 BUILD_PACKAGES=(build-essential cmake pkg-config python3 liblua5.4-dev lua-cjson-dev
                 libcurl4-openssl-dev libsqlite3-dev libstb-dev libsodium-dev
-                libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev valgrind)
+                libcmark-gfm-dev libcmark-gfm-extensions-dev libyaml-dev
+                libjpeg62-turbo-dev libpng-dev libwebp-dev valgrind)
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
@@ -54,6 +56,7 @@ case ${1:-} in
     "$BUILD_DIR/wpl" run recipes/demo.lua
     ;;
   test)
+    BUILD_PACKAGES+=(clang libclang-rt-14-dev) # libFuzzer
     install_packages
     build "$BUILD_DIR"
     say "test suite"
@@ -61,6 +64,8 @@ case ${1:-} in
     build "$BUILD_DIR-asan" -DWPL_SANITIZE=ON
     say "test suite under AddressSanitizer + UBSan"
     (cd "$BUILD_DIR-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$JOBS")
+    say "fuzzing (${FUZZ_SECONDS:-30} s per target)"
+    FUZZ_BUILD_DIR="$BUILD_DIR-fuzz" tests/fuzz/run-fuzzers "${FUZZ_SECONDS:-30}"
     ;;
   *)
     sed -n '2,12p' "$0" >&2

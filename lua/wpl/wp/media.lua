@@ -47,9 +47,10 @@ end
 
 local IMAGE_TYPES = {["image/jpeg"] = true, ["image/png"] = true, ["image/webp"] = true, ["image/gif"] = true}
 
--- Runs wpl.media.optimize on an image file unless optimize = false (per call, else per site):
--- sized for the web, metadata dropped. Returns {data=, filename=, mime=} or nil to upload the
--- file as it is (not an image we transform, or the optimiser declined).
+-- Runs wpl.media.optimize on an image unless optimize = false (per call, else per site): sized
+-- for the web, metadata (GPS!) dropped. Returns {data=, filename=, mime=}; nil when it is not
+-- an image we transform; nil, err when the image is damaged or too large: then nothing is
+-- uploaded, rather than the original with its metadata.
 local function optimized(site, opts, mime)
   local optimize = opts.optimize
   if optimize == nil then optimize = site.optimize_images end
@@ -63,11 +64,7 @@ local function optimized(site, opts, mime)
   else
     out, err = images.optimize_bytes(opts.data, opts.filename or "upload", settings)
   end
-  if not out then
-    require("wpl.log").warn("uploading the image as it is: it could not be optimised",
-                            {file = opts.path or opts.filename, error = tostring(err)})
-    return nil
-  end
+  if not out then return nil, err end
   return out
 end
 
@@ -93,7 +90,8 @@ function M.upload(site, opts)
     return nil, new_error("unknown_type", ("cannot tell the type of %s: give mime = ..."):format(source_name or "the data"))
   end
   local data, path = opts.data, opts.path
-  local out = optimized(site, opts, mime)
+  local out, oerr = optimized(site, opts, mime)
+  if oerr then return nil, oerr end
   if out then
     data, path, mime = out.data, nil, out.mime
     source_name = opts.filename or out.filename or source_name
