@@ -14,281 +14,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "internal.h"
+#include "http_internal.h"
 #include "wpl_version.h"
-
-#define STATE_KEY "wpl.http.state"
-#define XFER_MT "wpl.http.transfer"
-#define DEFAULT_TIMEOUT_MS 60000L
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
-#define DEFAULT_MAX_SIZE (64L * 1024 * 1024)
-
-typedef struct xfer xfer;
-
-/* Per runtime. Transfers beyond max_in_flight wait in a FIFO queue for a free slot. */
-typedef struct http_state {
-    CURLM *multi;
-    int in_flight;
-    int max_in_flight;
-    unsigned long recorded; /* requests written to $WPL_HTTP_RECORD so far */
-    xfer *queue_head, *queue_tail;
-} http_state;
-
-typedef struct membuf {
-    char *p;
-    size_t len, cap;
-} membuf;
-
-/* What the response builder needs of the request; the strings stay anchored on the
- * calling coroutine's stack (also across a yield). */
-typedef struct request {
-    const char *method;
-    const char *url;
-    const char *body;
-    size_t body_len;
-    const char *body_file;
-    const char *user, *password, *cainfo;
-    long timeout_ms, connect_timeout_ms;
-    size_t max_size;
-    bool follow;
-    bool safe_method; /* GET or HEAD */
-} request;
-
-struct xfer {
-    CURL *easy;
-    struct curl_slist *request_headers;
-    FILE *upload;
-    membuf body;
-    membuf headers;   /* raw header lines of the last response */
-    size_t max_size;
-    bool too_large, out_of_memory, done, attached;
-    bool queued;      /* waiting for a slot in state's queue */
-    bool for_task;    /* a task waits: report completion through http.poll */
-    CURLcode result;
-    http_state *state;
-    xfer *next_queued;
-    request req;
-    const char *full_url; /* with the query string */
-    struct timespec started, finished;
-    char errbuf[CURL_ERROR_SIZE];
-};
-
-static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-static void init_curl(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-/* ---------------------------------------------------------------- buffers & callbacks */
-
-static bool membuf_add(membuf *m, const char *s, size_t n) {
-    if (m->len + n + 1 > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        while (cap < m->len + n + 1) cap *= 2;
-        char *p = realloc(m->p, cap);
-        if (p == NULL) return false;
-        m->p = p;
-        m->cap = cap;
-    }
-    memcpy(m->p + m->len, s, n);
-    m->len += n;
-    m->p[m->len] = '\0';
-    return true;
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
-    xfer *x = userdata;
-    size_t n = size * nmemb;
-    if (x->body.len + n > x->max_size) {
-        x->too_large = true;
-        return 0;
-    }
-    if (!membuf_add(&x->body, data, n)) {
-        x->out_of_memory = true;
-        return 0;
-    }
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
-    xfer *x = userdata;
-    size_t n = size * nmemb;
-    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) x->headers.len = 0; /* a new response (after 100, redirects) */
-    if (!membuf_add(&x->headers, data, n)) {
-        x->out_of_memory = true;
-        return 0;
-    }
-    return n;
-}
-
-/* ---------------------------------------------------------------- transfer lifetime */
-
-#define ACTIVE_KEY "wpl.http.active" /* {[lightuserdata] = transfer} while queued or in flight */
-#define DONE_KEY "wpl.http.done"     /* finished task transfers not yet handed out by http.poll */
-#define TASKS_KEY "wpl.http.tasks"   /* weak set of coroutines run by wpl.tasks */
-
-static void unqueue(xfer *x) {
-    http_state *st = x->state;
-    xfer **link = &st->queue_head, *prev = NULL;
-    while (*link && *link != x) prev = *link, link = &(*link)->next_queued;
-    if (*link) *link = x->next_queued;
-    if (st->queue_tail == x) st->queue_tail = prev;
-    x->queued = false;
-    x->next_queued = NULL;
-}
-
-/* Frees every C resource of x; idempotent (__gc, __close, and after use). */
-static void xfer_release(xfer *x) {
-    if (x->queued) unqueue(x);
-    if (x->easy) {
-        if (x->attached && x->state->multi) {
-            curl_multi_remove_handle(x->state->multi, x->easy);
-            x->state->in_flight--;
-        }
-        curl_easy_cleanup(x->easy);
-        x->easy = NULL;
-    }
-    x->attached = false;
-    curl_slist_free_all(x->request_headers);
-    x->request_headers = NULL;
-    if (x->upload) fclose(x->upload);
-    x->upload = NULL;
-    free(x->body.p);
-    free(x->headers.p);
-    memset(&x->body, 0, sizeof x->body);
-    memset(&x->headers, 0, sizeof x->headers);
-}
-
-static int xfer_gc(lua_State *L) {
-    xfer_release(luaL_checkudata(L, 1, XFER_MT));
-    return 0;
-}
-
-static int state_gc(lua_State *L) {
-    http_state *st = lua_touserdata(L, 1);
-    if (st->multi) curl_multi_cleanup(st->multi);
-    st->multi = NULL;
-    return 0;
-}
-
-/* The runtime's http state, created on first use (finalised after every transfer, since
- * Lua runs finalisers in reverse order of creation). */
-static http_state *get_state(lua_State *L) {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY) == LUA_TUSERDATA) {
-        http_state *st = lua_touserdata(L, -1);
-        lua_pop(L, 1);
-        return st;
-    }
-    lua_pop(L, 1);
-    pthread_once(&curl_init_once, init_curl);
-    if (curl_init_result != CURLE_OK) luaL_error(L, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_result));
-    http_state *st = lua_newuserdatauv(L, sizeof *st, 0);
-    memset(st, 0, sizeof *st);
-    st->max_in_flight = 4;
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, state_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    st->multi = curl_multi_init();
-    if (st->multi == NULL) luaL_error(L, "not enough memory for libcurl");
-    curl_multi_setopt(st->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
-    lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, DONE_KEY);
-    return st;
-}
-
-static void attach(http_state *st, xfer *x) {
-    clock_gettime(CLOCK_MONOTONIC, &x->started);
-    if (curl_multi_add_handle(st->multi, x->easy) != CURLM_OK) {
-        x->result = CURLE_FAILED_INIT;
-        x->done = true;
-        return;
-    }
-    x->attached = true;
-    st->in_flight++;
-}
-
-static void promote_queued(http_state *st) {
-    while (st->queue_head && st->in_flight < st->max_in_flight) {
-        xfer *x = st->queue_head;
-        unqueue(x);
-        attach(st, x);
-    }
-}
-
-/* Starts x now or queues it; the transfer at x_index stays referenced until it is done. */
-static void submit(lua_State *L, http_state *st, xfer *x, int x_index) {
-    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
-    lua_pushlightuserdata(L, x);
-    lua_pushvalue(L, x_index);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    x->state = st;
-    if (st->in_flight < st->max_in_flight) {
-        attach(st, x);
-    } else {
-        x->queued = true;
-        if (st->queue_tail) st->queue_tail->next_queued = x;
-        else st->queue_head = x;
-        st->queue_tail = x;
-    }
-}
-
-static void complete(lua_State *L, http_state *st, xfer *x, CURLcode result) {
-    x->result = result;
-    x->done = true;
-    clock_gettime(CLOCK_MONOTONIC, &x->finished);
-    if (x->attached) {
-        curl_multi_remove_handle(st->multi, x->easy);
-        x->attached = false;
-        st->in_flight--;
-    }
-    lua_getfield(L, LUA_REGISTRYINDEX, ACTIVE_KEY);
-    lua_pushlightuserdata(L, x);
-    lua_rawget(L, -2);
-    if (x->for_task) {
-        lua_getfield(L, LUA_REGISTRYINDEX, DONE_KEY);
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    lua_pushlightuserdata(L, x);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-}
-
-/* Moves every transfer forward; waits up to wait_ms for activity when none completed. */
-static void drive(lua_State *L, http_state *st, int wait_ms) {
-    for (int round = 0; round < 2; round++) {
-        int running = 0, completed = 0;
-        curl_multi_perform(st->multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(st->multi, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            xfer *owner = NULL;
-            CURLcode result = msg->data.result;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&owner);
-            if (owner) {
-                complete(L, st, owner, result);
-                completed++;
-            }
-        }
-        promote_queued(st);
-        if (completed || round == 1 || wait_ms <= 0) return;
-        curl_multi_poll(st->multi, NULL, 0, wait_ms, NULL);
-    }
-}
-
-static void run_until_done(lua_State *L, http_state *st, xfer *x) {
-    while (!x->done) {
-        drive(L, st, 200);
-        wpl_check_deadline(L); /* a run's time limit covers its waits */
-    }
-}
 
 /* ---------------------------------------------------------------- request options */
 
@@ -619,7 +346,7 @@ static int finish_request(lua_State *L, xfer *x) {
         wpl_logf(rt, WPL_LOG_DEBUG, "http %s %s failed after %.0f ms: %s", r->method, url, elapsed * 1000,
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
         int n = push_transfer_error(L, x, r, url);
-        xfer_release(x);
+        wpl_http_release(x);
         return n;
     }
     CURL *e = x->easy;
@@ -645,7 +372,7 @@ static int finish_request(lua_State *L, xfer *x) {
         lua_remove(L, -2);
         lua_pushstring(L, location);
         lua_setfield(L, -2, "location");
-        xfer_release(x);
+        wpl_http_release(x);
         return 2;
     }
 
@@ -662,7 +389,7 @@ static int finish_request(lua_State *L, xfer *x) {
     lua_setfield(L, -2, "elapsed");
     lua_pushboolean(L, new_connections > 0);
     lua_setfield(L, -2, "new_connection");
-    xfer_release(x);
+    wpl_http_release(x);
     return 1;
 }
 
@@ -766,9 +493,9 @@ static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const ch
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_size);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, wpl_http_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, wpl_http_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->request_headers);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->follow ? 1L : 0L);
@@ -797,51 +524,6 @@ static xfer *prepare_transfer(lua_State *L, int opts, const request *r, const ch
     return x;
 }
 
-/* One `name = "value"` line of a curl config file, with \ and " escaped. */
-static void config_line(FILE *f, const char *name, const char *value) {
-    fprintf(f, "%s = \"", name);
-    for (const char *c = value; *c; c++) {
-        if (*c == '"' || *c == '\\') fputc('\\', f);
-        fputc(*c, f);
-    }
-    fputs("\"\n", f);
-}
-
-/* Writes a curl config file for the request into the folder $WPL_HTTP_RECORD (benchmarks
- * replay wpl's own requests with `curl -K`). Development aid: the files hold credentials. */
-static void record_request(http_state *st, const request *r, const char *url, const struct curl_slist *headers) {
-    const char *dir = getenv("WPL_HTTP_RECORD");
-    if (dir == NULL || *dir == '\0') return;
-    unsigned long n = ++st->recorded;
-    char path[4096], body_path[4096], user[1024];
-    snprintf(path, sizeof path, "%s/%06lu.curl", dir, n);
-    snprintf(body_path, sizeof body_path, "%s/%06lu.body", dir, n);
-    FILE *f = fopen(path, "w");
-    if (f == NULL) return;
-    config_line(f, "url", url);
-    config_line(f, "request", r->method);
-    fputs("silent\noutput = \"/dev/null\"\n", f);
-    for (const struct curl_slist *h = headers; h; h = h->next) config_line(f, "header", h->data);
-    if (r->user) {
-        snprintf(user, sizeof user, "%s:%s", r->user, r->password);
-        config_line(f, "user", user);
-    }
-    if (r->body_file) {
-        snprintf(body_path, sizeof body_path, "@%s", r->body_file);
-        config_line(f, "data-binary", body_path);
-    } else if (r->body) {
-        FILE *b = fopen(body_path, "wb");
-        if (b) {
-            fwrite(r->body, 1, r->body_len, b);
-            fclose(b);
-            char ref[4100];
-            snprintf(ref, sizeof ref, "@%s", body_path);
-            config_line(f, "data-binary", ref);
-        }
-    }
-    fclose(f);
-}
-
 /* http.request{method=, url=, query=, headers=, body= | body_file=, timeout=, connect_timeout=,
  *              auth={user=, password=}, max_size=, follow_redirects=, ca_bundle=}
  *   -> {status=, headers=, body=, url=, elapsed=, new_connection=} | nil, err
@@ -850,7 +532,7 @@ static void record_request(http_state *st, const request *r, const char *url, co
 static int http_request(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    http_state *st = get_state(L);
+    http_state *st = wpl_http_state(L);
     request r = {0};
     read_request(L, 1, &r);
     const char *url = build_url(L, 1, r.url); /* anchored on the stack */
@@ -863,15 +545,15 @@ static int http_request(lua_State *L) {
         x->done = true;
         return finish_request(L, x);
     }
-    record_request(st, &r, url, x->request_headers);
-    submit(L, st, x, x_index);
+    wpl_http_record(st, &r, url, x->request_headers);
+    wpl_http_submit(L, st, x, x_index);
     if (running_in_task(L)) {
         x->for_task = true;
         lua_pushliteral(L, "wpl.http.wait");
         lua_pushvalue(L, x_index);
         return lua_yieldk(L, 2, x_index, request_resumed);
     }
-    run_until_done(L, st, x);
+    wpl_http_wait(L, st, x);
     return finish_request(L, x);
 }
 
@@ -879,10 +561,10 @@ static int http_request(lua_State *L) {
  * timeout for one to finish; returns the finished transfers that tasks wait for. */
 static int http_poll(lua_State *L) {
     lua_Number timeout = luaL_optnumber(L, 1, 0);
-    http_state *st = get_state(L);
+    http_state *st = wpl_http_state(L);
     lua_getfield(L, LUA_REGISTRYINDEX, DONE_KEY);
     if (lua_rawlen(L, -1) == 0 && (st->in_flight > 0 || st->queue_head))
-        drive(L, st, timeout > 0 ? (int)(timeout * 1000) : 0);
+        wpl_http_drive(L, st, timeout > 0 ? (int)(timeout * 1000) : 0);
     wpl_check_deadline(L);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, DONE_KEY);
@@ -891,7 +573,7 @@ static int http_poll(lua_State *L) {
 
 /* http.pending() -> transfers in flight, transfers queued for a free slot */
 static int http_pending(lua_State *L) {
-    http_state *st = get_state(L);
+    http_state *st = wpl_http_state(L);
     int queued = 0;
     for (xfer *x = st->queue_head; x; x = x->next_queued) queued++;
     lua_pushinteger(L, st->in_flight);
@@ -901,13 +583,13 @@ static int http_pending(lua_State *L) {
 
 /* http.limit([n]) -> the previous limit on transfers in flight; sets it to n (1..256) */
 static int http_limit(lua_State *L) {
-    http_state *st = get_state(L);
+    http_state *st = wpl_http_state(L);
     lua_pushinteger(L, st->max_in_flight);
     if (!lua_isnoneornil(L, 1)) {
         lua_Integer n = luaL_checkinteger(L, 1);
         luaL_argcheck(L, n >= 1 && n <= 256, 1, "must be between 1 and 256");
         st->max_in_flight = (int)n;
-        promote_queued(st);
+        wpl_http_promote_queued(st);
     }
     return 1;
 }
@@ -940,9 +622,9 @@ int luaopen_wpl_http(lua_State *L) {
         {"parse_headers", http_parse_headers}, {NULL, NULL},
     };
     if (luaL_newmetatable(L, XFER_MT)) {
-        lua_pushcfunction(L, xfer_gc);
+        lua_pushcfunction(L, wpl_http_transfer_gc);
         lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, xfer_gc);
+        lua_pushcfunction(L, wpl_http_transfer_gc);
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
