@@ -18,9 +18,9 @@ term creates, image uploads, slug lookups, OPTIONS); 2. the /batch/v1 requests, 
 and media ids are first rewritten to the ids phase 1 got (by term name and media title; this
 rewriting is not timed). Wall and CPU time are those of the two curl processes. Every
 response is checked (2xx, and 201 for every item of a batch): a replay that did not do the
-same work fails. The WPL_HTTP_RECORD files quote header values naively (a `"` inside a
-value ends the string in curl's config syntax), so they are parsed here and written again
-with proper escaping; the site's new password replaces the recorded one.
+same work fails. The WPL_HTTP_RECORD files are parsed here (curl config syntax, with \" and \\
+escapes) and written again for one `curl --parallel` run; the site's new password replaces the
+recorded one.
 """
 import glob
 import json
@@ -47,6 +47,8 @@ def parse(recdir):
                 if not m:
                     raise SystemExit("cannot parse %s: %r" % (path, line))
                 key, value = m.group(1), m.group(2)
+                if value is not None:
+                    value = re.sub(r"\\(.)", r"\1", value)  # curl config escapes: \" and \\
                 if key == "header":
                     req["headers"].append(value)
                 elif key in ("url", "request", "user", "data-binary"):
