@@ -339,148 +339,160 @@ function M.many(site, items, opts)
       image_list[#image_list + 1] = {path = path, options = e.item.image_options}
     end
   end
-  tasks.map(image_list, function(img)
+  local uploading = tasks.spawn(tasks.map, image_list, function(img)
     local image, err = M.image(site, img.path, img.options)
     images[img.path] = image or {error = err}
   end)
 
-  -- fields, hashes and what is known locally
-  local unknown = {}
-  for _, e in ipairs(entries) do
-    local fields, hashed = {}, {}
-    for k, v in pairs(e.item) do
-      if k ~= "key" and k ~= "image_options" then fields[k], hashed[k] = v, v end
-    end
-    local problem
-    for _, tax in ipairs({"categories", "tags"}) do
-      local list = type(fields[tax]) == "table" and fields[tax] or {fields[tax]}
-      for _, name in ipairs(list) do problem = problem or term_errors[tax .. "\0" .. tostring(name)] end
-    end
-    if type(fields.featured_image) == "string" then
-      local image = images[fields.featured_image]
-      if image.error then problem = problem or image.error
-      else fields.featured_image, hashed.featured_image = image.id, image.source_hash end
-    end
-    if problem then
-      e.finished = true
-      failed(e.index, e, problem)
-    else
-      e.fields, e.hash = fields, crypto.hash(json.encode(hashed))
-      local row = db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?", site_id, e.type, e.key)
-      e.row_id = row and row.id
-      if row and row.wp_post_id and row.state ~= "pending" and row.state ~= "deleted" then
-        e.wp_id = row.wp_post_id
-        if row.content_hash == e.hash and row.state == "settled" then
-          e.finished = true -- nothing to send
-          done(e.index, {key = e.key, id = row.wp_post_id, link = row.link, action = "unchanged"})
-        else
-          e.fields.slug = e.fields.slug or row.slug
-          e.action = "updated"
-        end
+  -- Everything after terms and images, for a subset of the entries: fields and hashes, what
+  -- is known locally, slug lookups, intents, the batches and settling.
+  local function publish_entries(subset)
+    -- fields, hashes and what is known locally
+    local unknown = {}
+    for _, e in ipairs(subset) do
+      local fields, hashed = {}, {}
+      for k, v in pairs(e.item) do
+        if k ~= "key" and k ~= "image_options" then fields[k], hashed[k] = v, v end
+      end
+      local problem
+      for _, tax in ipairs({"categories", "tags"}) do
+        local list = type(fields[tax]) == "table" and fields[tax] or {fields[tax]}
+        for _, name in ipairs(list) do problem = problem or term_errors[tax .. "\0" .. tostring(name)] end
+      end
+      if type(fields.featured_image) == "string" then
+        local image = images[fields.featured_image]
+        if image.error then problem = problem or image.error
+        else fields.featured_image, hashed.featured_image = image.id, image.source_hash end
+      end
+      if problem then
+        e.finished = true
+        failed(e.index, e, problem)
       else
-        if row and row.slug then e.slug = row.slug end
-        e.recent_intent = row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS
-        e.interrupted = row and row.state == "pending"
-        unknown[#unknown + 1] = e
-      end
-    end
-  end
-
-  -- unknown keys: adopt what WordPress has under the slug, else create with a free slug
-  for _, e in ipairs(unknown) do
-    if e.recent_intent then tasks.sleep(1) break end
-  end
-  local by_type = {}
-  for _, e in ipairs(unknown) do
-    by_type[e.type] = by_type[e.type] or {}
-    table.insert(by_type[e.type], e)
-  end
-  for post_type, list in pairs(by_type) do
-    local route = site:_collection(post_type)
-    local found_by_slug = {}
-    tasks.map(chunked(list, 50), function(chunk)
-      local slugs = {}
-      for _, e in ipairs(chunk) do
-        slugs[#slugs + 1] = e.slug
-        slugs[#slugs + 1] = e.slug .. "__trashed"
-      end
-      local found = site:request("GET", route, {query = {slug = slugs, status = ALL_STATUSES, context = "edit", per_page = 100}})
-      for _, p in ipairs(found or {}) do
-        local base = p.slug:gsub("__trashed$", "")
-        if not found_by_slug[base] or p.slug == base then found_by_slug[base] = p end
-      end
-    end)
-    for _, e in ipairs(list) do
-      local post = found_by_slug[e.slug]
-      local owner = post and db:first("SELECT source_key FROM wordpress_posts WHERE site_id = ? AND type = ? AND wp_post_id = ?",
-                                      site_id, post_type, post.id)
-      if post and (not owner or owner.source_key == e.key) then
-        e.wp_id, e.action, e.adopted = post.id, "updated", true
-        e.fields.slug = e.slug
-      elseif post then -- taken by another item: find a free one, one by one (rare)
-        local adopt, free_slug, err = claim_slug(site, db, site_id, post_type, e.key, e.slug)
-        if adopt then e.wp_id, e.action, e.adopted = adopt.id, "updated", true
-        elseif free_slug then e.action = "created"
-        else e.finished = true; failed(e.index, e, err) end
-        e.fields.slug = free_slug
-      else
-        e.action, e.fields.slug = "created", e.slug
-      end
-    end
-  end
-
-  -- intent rows before anything is sent (one transaction); none in a dry run
-  local now = db_module.now()
-  local dry_run = http.dry_run()
-  local to_send = {}
-  assert(db:transaction(function()
-    for _, e in ipairs(entries) do
-      if not e.finished and e.action then
-        if not dry_run and (e.action == "created" or not e.row_id) then
-          if e.row_id then
-            assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", e.fields.slug, now, e.row_id))
+        e.fields, e.hash = fields, crypto.hash(json.encode(hashed))
+        local row = db:first("SELECT * FROM wordpress_posts WHERE site_id = ? AND type = ? AND source_key = ?", site_id, e.type, e.key)
+        e.row_id = row and row.id
+        if row and row.wp_post_id and row.state ~= "pending" and row.state ~= "deleted" then
+          e.wp_id = row.wp_post_id
+          if row.content_hash == e.hash and row.state == "settled" then
+            e.finished = true -- nothing to send
+            done(e.index, {key = e.key, id = row.wp_post_id, link = row.link, action = "unchanged"})
           else
-            local _, id = assert(db:exec([[INSERT INTO wordpress_posts (user_id, site_id, type, source_key, slug, title, state, created_at, updated_at)
-                                     VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, 'pending', ?, ?)]],
-                                   site_id, site_id, e.type, e.key, e.fields.slug, e.title, now, now))
-            e.row_id = id
+            e.fields.slug = e.fields.slug or row.slug
+            e.action = "updated"
           end
+        else
+          if row and row.slug then e.slug = row.slug end
+          e.recent_intent = row and row.state == "pending" and age_seconds(row.created_at) < RECENT_INTENT_SECONDS
+          e.interrupted = row and row.state == "pending"
+          unknown[#unknown + 1] = e
         end
-        to_send[#to_send + 1] = e
       end
     end
-  end))
 
-  -- the requests: REST bodies (terms and images are ids by now)
-  local requests, sendable = {}, {}
-  for _, e in ipairs(to_send) do
-    local route = site:_collection(e.type)
-    local body, meta_key, meta_value = site:_post_body(e.fields)
-    if not body then
-      failed(e.index, e, meta_key)
-    else
-      e.meta_key, e.meta_value = meta_key, meta_value
-      sendable[#sendable + 1] = e
-      -- only the fields settling needs: WordPress then does not render the content again
-      requests[#requests + 1] = {method = "POST", body = body,
-                                 path = (e.wp_id and (route .. "/" .. e.wp_id) or route) .. "?context=edit&" .. ANSWER_FIELDS}
+    -- unknown keys: adopt what WordPress has under the slug, else create with a free slug
+    for _, e in ipairs(unknown) do
+      if e.recent_intent then tasks.sleep(1) break end
+    end
+    local by_type = {}
+    for _, e in ipairs(unknown) do
+      by_type[e.type] = by_type[e.type] or {}
+      table.insert(by_type[e.type], e)
+    end
+    for post_type, list in pairs(by_type) do
+      local route = site:_collection(post_type)
+      local found_by_slug = {}
+      tasks.map(chunked(list, 50), function(chunk)
+        local slugs = {}
+        for _, e in ipairs(chunk) do
+          slugs[#slugs + 1] = e.slug
+          slugs[#slugs + 1] = e.slug .. "__trashed"
+        end
+        local found = site:request("GET", route, {query = {slug = slugs, status = ALL_STATUSES, context = "edit", per_page = 100}})
+        for _, p in ipairs(found or {}) do
+          local base = p.slug:gsub("__trashed$", "")
+          if not found_by_slug[base] or p.slug == base then found_by_slug[base] = p end
+        end
+      end)
+      for _, e in ipairs(list) do
+        local post = found_by_slug[e.slug]
+        local owner = post and db:first("SELECT source_key FROM wordpress_posts WHERE site_id = ? AND type = ? AND wp_post_id = ?",
+                                        site_id, post_type, post.id)
+        if post and (not owner or owner.source_key == e.key) then
+          e.wp_id, e.action, e.adopted = post.id, "updated", true
+          e.fields.slug = e.slug
+        elseif post then -- taken by another item: find a free one, one by one (rare)
+          local adopt, free_slug, err = claim_slug(site, db, site_id, post_type, e.key, e.slug)
+          if adopt then e.wp_id, e.action, e.adopted = adopt.id, "updated", true
+          elseif free_slug then e.action = "created"
+          else e.finished = true; failed(e.index, e, err) end
+          e.fields.slug = free_slug
+        else
+          e.action, e.fields.slug = "created", e.slug
+        end
+      end
+    end
+
+    -- intent rows before anything is sent (one transaction); none in a dry run
+    local now = db_module.now()
+    local dry_run = http.dry_run()
+    local to_send = {}
+    assert(db:transaction(function()
+      for _, e in ipairs(subset) do
+        if not e.finished and e.action then
+          if not dry_run and (e.action == "created" or not e.row_id) then
+            if e.row_id then
+              assert(db:exec("UPDATE wordpress_posts SET slug = ?, state = 'pending', updated_at = ? WHERE id = ?", e.fields.slug, now, e.row_id))
+            else
+              local _, id = assert(db:exec([[INSERT INTO wordpress_posts (user_id, site_id, type, source_key, slug, title, state, created_at, updated_at)
+                                       VALUES ((SELECT user_id FROM wordpress_sites WHERE id = ?), ?, ?, ?, ?, ?, 'pending', ?, ?)]],
+                                     site_id, site_id, e.type, e.key, e.fields.slug, e.title, now, now))
+              e.row_id = id
+            end
+          end
+          to_send[#to_send + 1] = e
+        end
+      end
+    end))
+
+    -- the requests: REST bodies (terms and images are ids by now)
+    local requests, sendable = {}, {}
+    for _, e in ipairs(to_send) do
+      local route = site:_collection(e.type)
+      local body, meta_key, meta_value = site:_post_body(e.fields)
+      if not body then
+        failed(e.index, e, meta_key)
+      else
+        e.meta_key, e.meta_value = meta_key, meta_value
+        sendable[#sendable + 1] = e
+        -- only the fields settling needs: WordPress then does not render the content again
+        requests[#requests + 1] = {method = "POST", body = body,
+                                   path = (e.wp_id and (route .. "/" .. e.wp_id) or route) .. "?context=edit&" .. ANSWER_FIELDS}
+      end
+    end
+    local answers = #requests > 0 and assert(site:batch(requests)) or {}
+    for n, e in ipairs(sendable) do
+      local answer = answers[n]
+      local post = answer and answer.ok and answer.body
+      local ok, merr = true, nil
+      if post then ok, merr = site:_check_meta(post, e.meta_key, e.meta_value) end
+      if post and ok then
+        if not post.dry_run then assert(settle(db, e.row_id, post, e.hash)) end
+        history(db, site_id, e.row_id, post.id, history_action(e.action, e.wp_id and e.interrupted, e.adopted), "ok", e.title,
+                e.interrupted and e.wp_id and "found after an interrupted run" or nil)
+        done(e.index, {key = e.key, id = post.id, link = post.link, action = e.action})
+      else
+        failed(e.index, e, merr or (answer and answer.error) or "no answer")
+      end
     end
   end
-  local answers = #requests > 0 and assert(site:batch(requests)) or {}
-  for n, e in ipairs(sendable) do
-    local answer = answers[n]
-    local post = answer and answer.ok and answer.body
-    local ok, merr = true, nil
-    if post then ok, merr = site:_check_meta(post, e.meta_key, e.meta_value) end
-    if post and ok then
-      if not post.dry_run then assert(settle(db, e.row_id, post, e.hash)) end
-      history(db, site_id, e.row_id, post.id, history_action(e.action, e.wp_id and e.interrupted, e.adopted), "ok", e.title,
-              e.interrupted and e.wp_id and "found after an interrupted run" or nil)
-      done(e.index, {key = e.key, id = post.id, link = post.link, action = e.action})
-    else
-      failed(e.index, e, merr or (answer and answer.error) or "no answer")
-    end
+
+  -- posts without images go out while the images are optimised and uploaded
+  local plain, illustrated = {}, {}
+  for _, e in ipairs(entries) do
+    table.insert(type(e.item.featured_image) == "string" and illustrated or plain, e)
   end
+  tasks.wait(tasks.spawn(publish_entries, plain), uploading)
+  publish_entries(illustrated)
   return results, counts
 end
 
