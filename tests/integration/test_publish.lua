@@ -141,21 +141,6 @@ local function write_recipe(path)
   ]]))
 end
 
-local function count_posts(marker)
-  local site = t.site()
-  local per_title, total = {}, 0
-  for p in site:posts{search = marker, status = "any"} do
-    local title = p.title.raw
-    if title:find(marker, 1, true) then
-      per_title[title] = (per_title[title] or 0) + 1
-      total = total + 1
-    end
-  end
-  local duplicates = 0
-  for _, n in pairs(per_title) do if n > 1 then duplicates = duplicates + n - 1 end end
-  return total, duplicates
-end
-
 t.test("SIGKILL at random moments, then a re-run: exactly 50 posts, no duplicates", function()
   local recipe = os.tmpname() .. ".lua"
   write_recipe(recipe)
@@ -174,7 +159,7 @@ t.test("SIGKILL at random moments, then a re-run: exactly 50 posts, no duplicate
   local code, out, err = t.run(("%s run %s %s 50"):format(wpl, recipe, marker))
   t.eq(code, 0, err)
   t.eq(out, "done\n")
-  local total, duplicates = count_posts(marker)
+  local total, duplicates = t.count_posts(marker)
   t.eq(duplicates, 0, "no duplicates")
   t.eq(total, 50, "exactly fifty posts, checked through the REST API")
   os.remove(recipe)
@@ -188,8 +173,8 @@ t.test("two processes publishing into one database at once both succeed", functi
   os.execute(("%s run %s %s 15 > %s 2>&1 & %s run %s %s 15 > %s 2>&1; wait"):format(wpl, recipe, a, outa, wpl, recipe, b, outb))
   t.eq(fs.read(outa), "done\n")
   t.eq(fs.read(outb), "done\n")
-  t.eq((count_posts(a)), 15)
-  t.eq((count_posts(b)), 15)
+  t.eq((t.count_posts(a)), 15)
+  t.eq((t.count_posts(b)), 15)
   os.remove(recipe)
   os.remove(outa)
   os.remove(outb)

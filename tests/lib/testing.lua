@@ -70,6 +70,21 @@ function M.site(extra)
   return assert(wp.connect(opts))
 end
 
+-- The posts on the local WordPress (any status) whose title contains marker: how many, and
+-- how many of those are duplicates of a title already counted.
+function M.count_posts(marker)
+  local per_title, total, duplicates = {}, 0, 0
+  for p in M.site():posts{search = marker, status = "any"} do
+    local title = p.title.raw
+    if title:find(marker, 1, true) then
+      if per_title[title] then duplicates = duplicates + 1 end
+      per_title[title] = true
+      total = total + 1
+    end
+  end
+  return total, duplicates
+end
+
 -- A string unique to this test run, for names that must not collide between runs.
 function M.unique(prefix)
   M._seq = (M._seq or 0) + 1
