@@ -4,7 +4,6 @@
  * reuse connections (keep-alive). Transfers are userdata whose __gc frees every C
  * resource, so a Lua error at any point leaks nothing; Lua is never called from inside a
  * curl callback, so no Lua error can unwind through libcurl's frames. */
-#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>

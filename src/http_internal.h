@@ -3,7 +3,7 @@
 #ifndef WPL_HTTP_INTERNAL_H
 #define WPL_HTTP_INTERNAL_H
 
-#include <curl/curl.h>
+#include "curl_loader.h"
 #include <stdbool.h>
 #include <time.h>
 

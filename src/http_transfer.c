@@ -8,9 +8,6 @@
 
 #include "http_internal.h"
 
-static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-static void init_curl(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* ---------------------------------------------------------------- buffers & callbacks */
 
@@ -109,8 +106,8 @@ http_state *wpl_http_state(lua_State *L) {
         return st;
     }
     lua_pop(L, 1);
-    pthread_once(&curl_init_once, init_curl);
-    if (curl_init_result != CURLE_OK) luaL_error(L, "libcurl failed to initialise: %s", curl_easy_strerror(curl_init_result));
+    const char *load_error;
+    if (wpl_curl_load(&load_error) == NULL) luaL_error(L, "%s", load_error);
     http_state *st = lua_newuserdatauv(L, sizeof *st, 0);
     memset(st, 0, sizeof *st);
     st->max_in_flight = 4;
