@@ -130,14 +130,19 @@ static int json_decode(lua_State *L) {
     luaL_Buffer b;
     bool marked = memchr(text, '\xff', len) == NULL && mark_big_integers(L, text, len, &b);
     if (marked) luaL_pushresult(&b);
+    /* The caller's text is always parsed: it alone says whether the document is valid (the
+     * marking would turn a bare number used as an object key into a string). The marked copy
+     * is parsed after that only to get the exact big integers. */
     lua_pushvalue(L, lua_upvalueindex(1)); /* cjson.decode */
-    lua_pushvalue(L, marked ? 2 : 1);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        if (marked) { /* report the position in the caller's text, not ours */
-            lua_pushvalue(L, lua_upvalueindex(1));
-            lua_pushvalue(L, 1);
-            if (lua_pcall(L, 1, 1, 0) == LUA_OK) lua_pushliteral(L, "invalid JSON");
-        }
+    lua_pushvalue(L, 1);
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status == LUA_OK && marked) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, 2);
+        status = lua_pcall(L, 1, 1, 0);
+    }
+    if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         const char *at = msg ? strstr(msg, "at character ") : NULL;
         long offset = at ? strtol(at + 13, NULL, 10) : 0;

@@ -38,6 +38,12 @@ t.test("64-bit ids round-trip exactly", function()
   t.eq(json.encode(123456789012345678), "123456789012345678")
 end)
 
+t.test("a bare big number as an object key is still invalid (found by the fuzzer)", function()
+  local v, err = json.decode('{9007199254740993:123}')
+  t.eq(v, nil)
+  t.eq(err.code, "invalid_json")
+end)
+
 t.test("big numbers inside strings are left alone", function()
   local v = json.decode('{"s":"9007199254740993","t":"a \\" 12345678901234567 b"}')
   t.eq(v.s, "9007199254740993")
