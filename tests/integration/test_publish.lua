@@ -146,14 +146,8 @@ t.test("SIGKILL at random moments, then a re-run: exactly 50 posts, no duplicate
   write_recipe(recipe)
   local marker = t.unique("Killed")
   local time = require "wpl.time"
-  for round = 1, 6 do -- bounded: six kills
-    local delay = 0.15 + math.random() * 0.6
-    local pidfile = os.tmpname()
-    os.execute(("(%s run %s %s 50 >/dev/null 2>&1 & echo $! > %s; wait) &"):format(wpl, recipe, marker, pidfile))
-    time.sleep(delay)
-    local pid = fs.read(pidfile):match("%d+")
-    os.execute("kill -9 " .. pid .. " 2>/dev/null")
-    os.remove(pidfile)
+  for _ = 1, 6 do -- bounded: six kills
+    t.kill_at_random(("%s run %s %s 50"):format(wpl, recipe, marker), 0.15, 0.6)
   end
   time.sleep(0.5)
   local code, out, err = t.run(("%s run %s %s 50"):format(wpl, recipe, marker))

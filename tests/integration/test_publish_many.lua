@@ -107,11 +107,7 @@ t.test("SIGKILL during publish.many, then a re-run: no duplicates", function()
   local marker = t.unique("ManyKilled")
   local time = require "wpl.time"
   for _ = 1, 4 do
-    local pidfile = os.tmpname()
-    os.execute(("(%s run %s %s 60 >/dev/null 2>&1 & echo $! > %s; wait) &"):format(wpl, recipe, marker, pidfile))
-    time.sleep(0.2 + math.random() * 0.8)
-    os.execute("kill -9 " .. fs.read(pidfile):match("%d+") .. " 2>/dev/null")
-    os.remove(pidfile)
+    t.kill_at_random(("%s run %s %s 60"):format(wpl, recipe, marker), 0.2, 0.8)
   end
   time.sleep(0.5)
   local code, out, err = t.run(("%s run %s %s 60"):format(wpl, recipe, marker))

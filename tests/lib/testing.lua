@@ -123,6 +123,20 @@ function M.wait_for(fn, seconds)
   return v
 end
 
+-- Starts command in the background, waits a random moment (min_delay plus up to spread
+-- seconds) and kills it with SIGKILL, wherever it is.
+function M.kill_at_random(command, min_delay, spread)
+  local time = require "wpl.time"
+  local pidfile = os.tmpname()
+  os.execute(("(%s >/dev/null 2>&1 & echo $! > %s; wait) &"):format(command, pidfile))
+  time.sleep(min_delay + math.random() * spread)
+  local f = assert(io.open(pidfile))
+  local pid = assert(f:read("a"):match("%d+"), "no pid")
+  f:close()
+  os.execute("kill -9 " .. pid .. " 2>/dev/null")
+  os.remove(pidfile)
+end
+
 -- Runs a shell command; returns exit code, stdout and stderr.
 function M.run(command)
   local errfile = os.tmpname()

@@ -41,10 +41,7 @@ t.test("SIGKILL during writes never corrupts the database", function()
     end
   ]]):format(path)))
   for round = 1, 5 do -- bounded: five kills
-    local pidfile = dir .. "/pid"
-    os.execute(("(%s run %s >/dev/null 2>&1 & echo $! > %s; wait) &"):format(wpl, writer, pidfile))
-    time.sleep(0.15 + math.random() * 0.35)
-    os.execute("kill -9 " .. assert(fs.read(pidfile)):match("%d+") .. " 2>/dev/null")
+    t.kill_at_random(("%s run %s"):format(wpl, writer), 0.15, 0.35)
     time.sleep(0.05)
     local db = assert(store.open(path))
     t.eq(assert(db:first("PRAGMA integrity_check")).integrity_check, "ok", "round " .. round)
